@@ -1,0 +1,64 @@
+# berth.compose — one entry point for the demo, the tests and the benchmarks.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV       ?= .venv
+PYTHON     ?= python3
+BIN        := $(CURDIR)/$(VENV)/bin
+COLL_ROOT  := $(CURDIR)/.build/collections
+COLL_LINK  := $(COLL_ROOT)/ansible_collections/berth/compose
+SCENARIO   ?=
+
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(COLL_ROOT)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help venv collection-link platform lint unit sanity molecule test demo demo-down bench-plan build clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed ## Create .venv with the pinned requirements
+
+collection-link: ## Expose this checkout as the berth.compose collection
+	@mkdir -p $(dir $(COLL_LINK))
+	@ln -sfn $(CURDIR) $(COLL_LINK)
+
+platform: ## Start a Docker engine if none answers and build the cached test images
+	tests/images/platform.sh
+
+lint: venv collection-link ## yamllint + ansible-lint (production profile)
+	tests/run.sh lint
+
+unit: venv collection-link ## pytest unit tests
+	tests/run.sh unit
+
+sanity: venv ## ansible-test sanity on a copy under ansible_collections/berth/compose
+	tests/run.sh sanity
+
+molecule: venv collection-link platform ## Molecule scenarios (all, or SCENARIO=name)
+	tests/run.sh molecule $(SCENARIO)
+
+test: venv collection-link ## Everything: lint, unit, sanity, every Molecule scenario; prints counts
+	tests/run.sh all
+
+demo: venv collection-link platform ## A local VM container with the sample app running in it
+	tests/demo.sh up
+
+demo-down: ## Remove the demo VM container
+	tests/demo.sh down
+
+bench-plan: venv collection-link ## Benchmark: changed paths -> services mapping
+	$(BIN)/python tests/bench/bench_plan.py
+
+build: venv ## Build the collection tarball
+	$(BIN)/ansible-galaxy collection build --force .
+
+clean: demo-down ## Remove the venv, build output and test containers (cached images stay)
+	rm -rf $(VENV) .build tests/output berth-compose-*.tar.gz .pytest_cache

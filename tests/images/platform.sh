@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# The local test platform: a Docker engine that answers, and the cached images the
+# Molecule scenarios and the demo boot. Safe to re-run: a running engine is left
+# alone and an image that exists is not rebuilt (FORCE=1 rebuilds them).
+#
+#   berth/vm:trixie         Debian 13 with systemd as PID 1: a bare VM
+#   berth/vm-docker:trixie  the same VM with docker.io, Compose v2, python3-docker and
+#                           caddy preinstalled, for scenarios that are not about provisioning
+#   berth/app-base:1        busybox + sqlite3, the base of the sample app's images
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+SUITE=${BERTH_VM_SUITE:-trixie}
+MIRROR=${BERTH_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+VM_IMAGE=berth/vm:$SUITE
+VM_DOCKER_IMAGE=berth/vm-docker:$SUITE
+APP_IMAGE=berth/app-base:1
+WORK=${BERTH_PLATFORM_WORK:-/var/tmp/berth-platform}
+FORCE=${FORCE:-0}
+
+log() { printf '[platform] %s\n' "$*" >&2; }
+die() { printf '[platform] ERROR: %s\n' "$*" >&2; exit 1; }
+
+need_root() {
+  [ "$(id -u)" = 0 ] || die "must run as root (it installs packages and starts dockerd); try: sudo make $1"
+}
+
+apt_install() {
+  command -v apt-get >/dev/null || die "apt-get not found: the platform needs Debian or Ubuntu to install $*"
+  need_root platform
+  log "installing $* from the distribution"
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1; then
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+  fi
+}
+
+ensure_engine() {
+  if docker info >/dev/null 2>&1; then
+    log "Docker engine answers: leaving it alone"
+    return
+  fi
+  command -v dockerd >/dev/null || apt_install docker.io
+  command -v docker >/dev/null || apt_install docker.io
+  need_root platform
+  if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+    systemctl start docker || true
+  fi
+  if ! docker info >/dev/null 2>&1; then
+    log "starting dockerd (log: /var/log/berth-dockerd.log)"
+    nohup dockerd >/var/log/berth-dockerd.log 2>&1 &
+  fi
+  for _ in $(seq 1 60); do
+    docker info >/dev/null 2>&1 && { log "Docker engine is up"; return; }
+    sleep 1
+  done
+  die "dockerd did not answer within 60 s; see /var/log/berth-dockerd.log"
+}
+
+have_image() { [ "$FORCE" != 1 ] && docker image inspect "$1" >/dev/null 2>&1; }
+
+build_vm() {
+  if have_image "$VM_IMAGE"; then log "$VM_IMAGE cached"; return; fi
+  command -v debootstrap >/dev/null || apt_install debootstrap
+  local rootfs="$WORK/rootfs-$SUITE"
+  rm -rf "$rootfs"; mkdir -p "$rootfs"
+  log "debootstrap $SUITE (about a minute)"
+  debootstrap --variant=minbase \
+    --include=python3,python3-apt,systemd,systemd-sysv,dbus,ca-certificates,sudo,git,curl,iproute2,procps,gnupg \
+    "$SUITE" "$rootfs" "$MIRROR" >"$WORK/debootstrap.log" 2>&1 \
+    || die "debootstrap failed; see $WORK/debootstrap.log"
+  # A container has no consoles or kernel modules to manage; these units only fail there.
+  for unit in getty@tty1.service serial-getty@.service systemd-remount-fs.service \
+              systemd-modules-load.service sys-kernel-config.mount; do
+    ln -sf /dev/null "$rootfs/etc/systemd/system/$unit"
+  done
+  # Test platform only (not the roles): the nested engine fails every container with
+  # "failed to disable IPv6 on container's interface" without this (ENVIRONMENT.md 4).
+  mkdir -p "$rootfs/etc/systemd/system/docker.service.d"
+  printf '[Service]\nEnvironment=DOCKER_ALLOW_IPV6_ON_IPV4_INTERFACE=1\n' \
+    >"$rootfs/etc/systemd/system/docker.service.d/berth-test-platform.conf"
+  : >"$rootfs/etc/machine-id"
+  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+  tar -C "$rootfs" -c . | docker import \
+    -c 'CMD ["/lib/systemd/systemd"]' -c 'ENV container=docker' \
+    - "$VM_IMAGE" >/dev/null
+  rm -rf "$rootfs"
+  log "built $VM_IMAGE"
+}
+
+build_vm_docker() {
+  if have_image "$VM_DOCKER_IMAGE"; then log "$VM_DOCKER_IMAGE cached"; return; fi
+  log "building $VM_DOCKER_IMAGE (apt installs inside a build container)"
+  docker build -q -t "$VM_DOCKER_IMAGE" --build-arg "BASE=$VM_IMAGE" - >/dev/null <<'DOCKERFILE'
+ARG BASE
+FROM ${BASE}
+RUN apt-get update -qq \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      docker.io docker-cli docker-compose python3-docker caddy iptables \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb
+CMD ["/lib/systemd/systemd"]
+DOCKERFILE
+  log "built $VM_DOCKER_IMAGE"
+}
+
+build_app_base() {
+  if have_image "$APP_IMAGE"; then log "$APP_IMAGE cached"; return; fi
+  [ -x /bin/busybox ] || apt_install busybox-static
+  command -v sqlite3 >/dev/null || apt_install sqlite3
+  local root="$WORK/app-base"
+  rm -rf "$root"; mkdir -p "$root"/{bin,etc,tmp,www,data}
+  cp /bin/busybox "$root/bin/busybox"
+  for applet in $(/bin/busybox --list); do
+    [ "$applet" = busybox ] || ln -sf busybox "$root/bin/$applet"
+  done
+  # sqlite3 with the shared libraries it links against, at their own paths.
+  cp "$(command -v sqlite3)" "$root/bin/sqlite3"
+  for lib in $(ldd "$(command -v sqlite3)" | grep -oE '/[^ ]+'); do
+    mkdir -p "$root$(dirname "$lib")"
+    cp -L "$lib" "$root$lib"
+  done
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$root/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
+  chmod 1777 "$root/tmp"
+  tar -C "$root" -c . | docker import -c 'CMD ["/bin/sh"]' -c 'ENV PATH=/bin' - "$APP_IMAGE" >/dev/null
+  rm -rf "$root"
+  log "built $APP_IMAGE"
+}
+
+main() {
+  mkdir -p "$WORK"
+  ensure_engine
+  build_vm
+  build_app_base
+  build_vm_docker
+  docker image ls --format '  {{.Repository}}:{{.Tag}}  {{.Size}}' | grep '^  berth/' >&2 || true
+}
+
+main "$@"

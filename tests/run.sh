@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# The test runner behind `make test` (and its parts: lint, unit, sanity, molecule).
+# Runs every stage even when one fails, prints a table of counts, and ends with one
+# plain line "tests: N passed, N failed" whose exit code matches.
+#
+#   tests/run.sh all | lint | unit | sanity | molecule [scenario ...]
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+OUT=$ROOT/tests/output
+mkdir -p "$OUT"
+: "${ANSIBLE_COLLECTIONS_PATH:=$ROOT/.build/collections}"
+export ANSIBLE_COLLECTIONS_PATH PATH="$ROOT/.venv/bin:$PATH" PY_COLORS=0 ANSIBLE_FORCE_COLOR=0
+
+PASSED=0
+FAILED=0
+ROWS=()
+
+record() {  # record STAGE PASSED FAILED SECONDS
+  PASSED=$((PASSED + $2)); FAILED=$((FAILED + $3))
+  ROWS+=("$(printf '%-28s %6s passed %4s failed %6ss' "$1" "$2" "$3" "$4")")
+}
+
+banner() { printf '\n==== %s ====\n' "$*"; }
+
+run_lint() {
+  local start=$SECONDS
+  banner "yamllint"
+  if yamllint --strict . ; then record yamllint 1 0 $((SECONDS - start)); else record yamllint 0 1 $((SECONDS - start)); fi
+  start=$SECONDS
+  banner "ansible-lint (production profile)"
+  if ansible-lint --profile production --offline; then
+    record ansible-lint 1 0 $((SECONDS - start))
+  else
+    record ansible-lint 0 1 $((SECONDS - start))
+  fi
+}
+
+run_unit() {
+  local start=$SECONDS log=$OUT/pytest-unit.log rc p f
+  banner "pytest tests/unit"
+  pytest -q -p no:cacheprovider --junitxml="$OUT/unit.xml" tests/unit 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  p=$(grep -oE '[0-9]+ passed' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+  f=$(grep -oE '[0-9]+ (failed|error)' "$log" | awk '{s+=$1} END {print s+0}')
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi  # collection errors, no tests, ...
+  record "pytest unit" "${p:-0}" "$f" $((SECONDS - start))
+}
+
+run_sanity() {
+  local start=$SECONDS log=$OUT/sanity.log rc p f
+  banner "ansible-test sanity"
+  tests/sanity.sh 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  p=$(grep -cE '^Running sanity test ' "$log")
+  f=$(grep -cE '^ERROR: Found [0-9]+ ' "$log")
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+  record "ansible-test sanity" $((p - f)) "$f" $((SECONDS - start))
+}
+
+scenarios() { find molecule -mindepth 2 -maxdepth 2 -name molecule.yml | cut -d/ -f2 | sort; }
+
+run_molecule() {
+  local names=("$@") name start
+  [ ${#names[@]} -gt 0 ] || mapfile -t names < <(scenarios)
+  tests/images/platform.sh || { record "molecule platform" 0 1 0; return; }
+  # default first: it proves the platform the others stand on.
+  for name in "${names[@]}"; do
+    start=$SECONDS
+    banner "molecule test -s $name"
+    if molecule test -s "$name" 2>&1 | tee "$OUT/molecule-$name.log"; [ "${PIPESTATUS[0]}" -eq 0 ]; then
+      record "molecule $name" 1 0 $((SECONDS - start))
+    else
+      record "molecule $name" 0 1 $((SECONDS - start))
+      molecule destroy -s "$name" >/dev/null 2>&1
+    fi
+  done
+}
+
+stage=${1:-all}
+shift || true
+case "$stage" in
+  all) run_lint; run_unit; run_sanity; run_molecule ;;
+  lint) run_lint ;;
+  unit) run_unit ;;
+  sanity) run_sanity ;;
+  molecule) run_molecule "$@" ;;
+  *) echo "usage: $0 all|lint|unit|sanity|molecule [scenario ...]" >&2; exit 2 ;;
+esac
+
+banner "summary"
+printf '%s\n' "${ROWS[@]}"
+echo "tests: $PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ] && [ "$PASSED" -gt 0 ]

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# ansible-test sanity needs the collection under a path ending in
+# ansible_collections/<namespace>/<name>, so it runs on a copy of this checkout's
+# files (tracked and new, never ignored ones) in .build/sanity.
+#
+# ansible-test bootstraps pip in each test venv by downloading get-pip.py from a host
+# these machines cannot reach; it accepts a cached script instead, and ours installs
+# with ensurepip + PyPI (shared/ENVIRONMENT.md section 6).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+DEST=$ROOT/.build/sanity/ansible_collections/berth/compose
+PY=${SANITY_PYTHON:-3.11}
+
+CACHE=$HOME/.ansible/test/cache
+mkdir -p "$CACHE"
+cat >"$CACHE/get_pip_24_2.py" <<'PYEOF'
+"""Offline stand-in for get-pip.py: ensurepip, then pip from the package index."""
+import subprocess
+import sys
+
+subprocess.check_call([sys.executable, "-m", "ensurepip", "--default-pip"])
+args = [a for a in sys.argv[1:] if a not in ("--no-setuptools", "--no-wheel")]
+if args:
+    subprocess.check_call([sys.executable, "-m", "pip", "install"] + args)
+PYEOF
+
+rm -rf "$ROOT/.build/sanity"
+mkdir -p "$DEST"
+(cd "$ROOT" && git ls-files -z --cached --others --exclude-standard | xargs -0 -I{} sh -c 'test -e "{}" && printf "%s\0" "{}"' | tar --null -T - -cf -) \
+  | tar -C "$DEST" -xf -
+cd "$DEST"
+# ansible-test reads the file list from git when it is in a repository.
+git init -q . && git add -A && git -c user.name=sanity -c user.email=sanity@berth.invalid commit -qm sanity
+
+ansible-test sanity --python "$PY" --requirements --color no "$@"
