@@ -40,7 +40,7 @@ run_lint() {
 run_unit() {
   local start=$SECONDS log=$OUT/pytest-unit.log rc p f
   banner "pytest tests/unit"
-  pytest -q -p no:cacheprovider --junitxml="$OUT/unit.xml" tests/unit 2>&1 | tee "$log"
+  pytest -q -c tests/unit/pytest.ini --rootdir tests/unit --junitxml="$OUT/unit.xml" tests/unit 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
   p=$(grep -oE '[0-9]+ passed' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
   f=$(grep -oE '[0-9]+ (failed|error)' "$log" | awk '{s+=$1} END {print s+0}')

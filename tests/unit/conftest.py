@@ -6,7 +6,7 @@ way Ansible does, through a namespace path that points back at this checkout.
 import os
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _NS = os.path.join(ROOT, ".build", "pytest-collections")
 _LINK = os.path.join(_NS, "ansible_collections", "berth", "compose")
 

@@ -1,0 +1,363 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 berth.compose contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Path globs with ``**`` and a matcher index that maps many paths against many globs fast.
+
+Glob syntax (paths are ``/``-separated and relative to the project directory;
+every pattern is anchored at that directory, like GitHub Actions ``paths:``):
+
+``*``
+    any run of characters inside one path segment (never ``/``); dotfiles match too.
+``?``
+    exactly one character that is not ``/``.
+``[abc]`` ``[a-z]`` ``[!abc]`` ``[^abc]``
+    one character of (or not of) a class; never ``/``. An unclosed ``[`` is an error.
+``**``
+    as a whole segment: zero or more segments. ``a/**`` is everything below ``a``,
+    ``**/x.md`` is ``x.md`` at any depth, ``a/**/b`` matches ``a/b`` and ``a/x/y/b``.
+    ``**`` glued to other characters (``a**``) is an error rather than a silent ``*``.
+``{a,b}``
+    alternatives, expanded before compiling (may nest).
+``\\``
+    escapes the next character.
+
+A trailing ``/`` means the whole directory (``docs/`` is ``docs/**``); a leading
+``/`` or ``./`` is dropped. A leading ``!`` is rejected: negation belongs in a
+rule's ``exclude`` list (see the changed_services module documentation).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+
+class GlobError(ValueError):
+    """A glob pattern is malformed."""
+
+
+def normalize_path(path):
+    """Return ``path`` as a clean relative ``/``-separated path (``./a//b/`` -> ``a/b``)."""
+    path = str(path)
+    while path.startswith("./"):
+        path = path[2:]
+    path = path.lstrip("/")
+    if "//" in path:
+        path = re.sub(r"/{2,}", "/", path)
+    if path.endswith("/"):
+        path = path.rstrip("/")
+    return path
+
+
+def _class_end(pattern, i):
+    """Index of the ``]`` closing the class opened at ``pattern[i] == '['``, or None."""
+    j = i + 1
+    if j < len(pattern) and pattern[j] in "!^":
+        j += 1
+    if j < len(pattern) and pattern[j] == "]":
+        j += 1
+    while j < len(pattern):
+        if pattern[j] == "\\":
+            j += 2
+            continue
+        if pattern[j] == "]":
+            return j
+        j += 1
+    return None
+
+
+def _expand_braces(pattern):
+    """Expand the first top-level ``{a,b}`` group, recursively; escaped braces stay literal."""
+    depth = 0
+    start = None
+    commas = []
+    i = 0
+    n = len(pattern)
+    while i < n:
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "[":
+            # a class may hold braces or commas literally: skip it whole
+            end = _class_end(pattern, i)
+            if end is None:
+                raise GlobError("unclosed '[' in glob %r" % pattern)
+            i = end + 1
+            continue
+        if ch == "{":
+            if depth == 0:
+                start = i
+                commas = []
+            depth += 1
+        elif ch == "}" and depth:
+            depth -= 1
+            if depth == 0:
+                if not commas:
+                    # "{x}" without a comma is literal, as in shells
+                    head = pattern[:start] + "\\{" + pattern[start + 1:i] + "\\}"
+                    return [head + rest for rest in _expand_braces(pattern[i + 1:])]
+                bounds = [start] + commas + [i]
+                out = []
+                for a, b in zip(bounds, bounds[1:]):
+                    out.extend(_expand_braces(pattern[:start] + pattern[a + 1:b] + pattern[i + 1:]))
+                return out
+        elif ch == "," and depth == 1:
+            commas.append(i)
+        i += 1
+    if depth:
+        raise GlobError("unclosed '{' in glob %r" % pattern)
+    return [pattern]
+
+
+def _class_body(body):
+    """Regex body of a ``[...]`` class: ranges kept, everything else literal."""
+    out = []
+    i = 0
+    n = len(body)
+    while i < n:
+        ch = body[i]
+        if ch == "\\" and i + 1 < n:
+            out.append(re.escape(body[i + 1]))
+            i += 2
+            continue
+        if ch == "-" and 0 < i < n - 1:
+            out.append("-")
+        else:
+            out.append(re.escape(ch))
+        i += 1
+    return "".join(out)
+
+
+def _segment_regex(seg, pattern):
+    """Translate one path segment (no ``/``, not ``**``) to a regex fragment."""
+    out = []
+    i = 0
+    n = len(seg)
+    while i < n:
+        ch = seg[i]
+        if ch == "\\":
+            if i + 1 >= n:
+                raise GlobError("glob %r ends with a lone backslash" % pattern)
+            out.append(re.escape(seg[i + 1]))
+            i += 2
+        elif ch == "*":
+            if i + 1 < n and seg[i + 1] == "*":
+                raise GlobError(
+                    "'**' must be a whole path segment in glob %r (write 'a/**/b' or '**/*.md')" % pattern)
+            out.append("[^/]*")
+            i += 1
+        elif ch == "?":
+            out.append("[^/]")
+            i += 1
+        elif ch == "[":
+            end = _class_end(seg, i)
+            if end is None:
+                raise GlobError("unclosed '[' in glob %r" % pattern)
+            body = seg[i + 1:end]
+            negate = body[:1] in ("!", "^")
+            if negate:
+                body = body[1:]
+            out.append(("[^/%s]" if negate else "(?!/)[%s]") % _class_body(body))
+            i = end + 1
+        else:
+            out.append(re.escape(ch))
+            i += 1
+    return "".join(out)
+
+
+def _split_pattern(pattern):
+    """Validate and normalise one brace-free pattern into its list of segments."""
+    if pattern.startswith("!"):
+        raise GlobError(
+            "glob %r starts with '!': negation is not supported in 'paths'; "
+            "put the pattern in the rule's 'exclude' list instead" % pattern)
+    while pattern.startswith("./"):
+        pattern = pattern[2:]
+    pattern = pattern.lstrip("/")
+    if pattern.endswith("/"):
+        pattern = pattern.rstrip("/") + "/**"
+    segs = [s for s in pattern.split("/") if s not in ("", ".")]
+    if not segs:
+        raise GlobError("empty glob")
+    return segs
+
+
+def _is_literal(seg):
+    return not any(c in seg for c in "*?[\\")
+
+
+def _unescape(seg):
+    return re.sub(r"\\(.)", r"\1", seg)
+
+
+def glob_to_regex(pattern):
+    """Return the anchored regex source for one brace-free glob."""
+    segs = _split_pattern(pattern)
+    parts = []
+    for idx, seg in enumerate(segs):
+        last = idx == len(segs) - 1
+        if seg == "**":
+            # zero or more whole segments; a trailing '**' needs at least one
+            parts.append(".+" if last else "(?:[^/]+/)*")
+        else:
+            parts.append(_segment_regex(seg, pattern) + ("" if last else "/"))
+    return "^" + "".join(parts) + "$"
+
+
+class Glob(object):
+    """One compiled brace-free glob: ``literal``, ``prefix`` (``dir/**``), ``all`` or ``regex``.
+
+    ``dir`` is the literal leading directory of a regex glob (``libs/a`` for
+    ``libs/a/*.py``) and ``base`` its literal last segment (``x.md`` for ``**/x.md``);
+    :class:`MatcherIndex` uses them to avoid trying regexes that cannot match.
+    """
+
+    __slots__ = ("source", "kind", "value", "regex", "dir", "base")
+
+    def __init__(self, source):
+        self.source = source
+        segs = _split_pattern(source)
+        # validate every segment even when a fast path is used below
+        regex_src = glob_to_regex(source)
+        self.regex = None
+        self.value = None
+        self.dir = None
+        self.base = None
+        plain = [_is_literal(s) for s in segs]
+        if all(plain):
+            self.kind = "literal"
+            self.value = "/".join(segs)
+        elif segs[-1] == "**" and len(segs) > 1 and all(plain[:-1]):
+            self.kind = "prefix"
+            self.value = "/".join(segs[:-1])
+        elif segs == ["**"]:
+            self.kind = "all"
+            self.value = ""
+        else:
+            self.kind = "regex"
+            self.regex = re.compile(regex_src, re.DOTALL)
+            lead = []
+            for seg, lit in zip(segs[:-1], plain[:-1]):
+                if not lit:
+                    break
+                lead.append(seg)
+            if lead:
+                self.dir = "/".join(lead)
+            elif plain[-1] and segs[-1] != "**":
+                self.base = segs[-1]
+
+    def match(self, path):
+        if self.kind == "literal":
+            return path == self.value
+        if self.kind == "prefix":
+            return path.startswith(self.value + "/")
+        if self.kind == "all":
+            return path != ""
+        return self.regex.match(path) is not None
+
+
+def compile_glob(pattern):
+    """Compile one glob (braces expanded) into a list of :class:`Glob`; raise GlobError."""
+    if not isinstance(pattern, str):
+        raise GlobError("glob must be a string, got %r" % (pattern,))
+    if not pattern.strip():
+        raise GlobError("empty glob")
+    return [Glob(expanded) for expanded in _expand_braces(pattern)]
+
+
+def glob_match(pattern, path):
+    """True when ``path`` matches ``pattern`` (convenience; compiles on every call)."""
+    path = normalize_path(path)
+    return any(g.match(path) for g in compile_glob(pattern))
+
+
+class MatcherIndex(object):
+    """Maps a path to the set of keys whose globs match it, without trying every glob.
+
+    * literal globs: one dict lookup;
+    * ``dir/**`` globs and regex globs with a literal leading directory: a dict keyed by
+      directory, looked up once per ancestor directory of the path;
+    * regex globs with a literal last segment (``**/x.md``): a dict keyed by basename;
+    * the rest (``*.md``, ``**/*.py``): one combined alternation regex as a pre-filter,
+      then the individual regexes only when it matches.
+
+    A path therefore meets only the few regexes that could possibly match it.
+    """
+
+    def __init__(self):
+        self._literal = {}
+        self._dirs = {}  # dir -> [subtree keys, [(regex, key), ...]]
+        self._base = {}
+        self._any = []
+        self._any_rx = None
+        self._all = []
+
+    def _dir(self, directory):
+        entry = self._dirs.get(directory)
+        if entry is None:
+            entry = self._dirs[directory] = [[], []]
+        return entry
+
+    def add(self, glob, key):
+        """Register a compiled :class:`Glob` that yields ``key`` when it matches."""
+        if glob.kind == "literal":
+            self._literal.setdefault(glob.value, []).append(key)
+        elif glob.kind == "prefix":
+            self._dir(glob.value)[0].append(key)
+        elif glob.kind == "all":
+            self._all.append(key)
+        elif glob.dir is not None:
+            self._dir(glob.dir)[1].append((glob.regex, key))
+        elif glob.base is not None:
+            self._base.setdefault(glob.base, []).append((glob.regex, key))
+        else:
+            self._any.append((glob.regex, key))
+            self._any_rx = None
+
+    def add_literal(self, path, key):
+        """Register an exact path (no glob syntax interpreted)."""
+        self._literal.setdefault(normalize_path(path), []).append(key)
+
+    def add_prefix(self, directory, key):
+        """Register everything below ``directory`` (``""`` or ``.`` means every path)."""
+        directory = normalize_path(directory)
+        if directory in ("", "."):
+            self._all.append(key)
+        else:
+            self._dir(directory)[0].append(key)
+
+    def match(self, path):
+        """Return the set of keys matching the (already normalised) ``path``."""
+        found = set(self._all)
+        hit = self._literal.get(path)
+        if hit:
+            found.update(hit)
+        pos = path.find("/")
+        if self._dirs:
+            dirs = self._dirs
+            p = pos
+            while p != -1:
+                entry = dirs.get(path[:p])
+                if entry is not None:
+                    if entry[0]:
+                        found.update(entry[0])
+                    for rx, key in entry[1]:
+                        if key not in found and rx.match(path):
+                            found.add(key)
+                p = path.find("/", p + 1)
+        if self._base:
+            bucket = self._base.get(path[path.rfind("/") + 1:])
+            if bucket:
+                for rx, key in bucket:
+                    if key not in found and rx.match(path):
+                        found.add(key)
+        if self._any:
+            if self._any_rx is None:
+                self._any_rx = re.compile("|".join("(?:%s)" % rx.pattern for rx, _ in self._any), re.DOTALL)
+            if self._any_rx.match(path):
+                for rx, key in self._any:
+                    if key not in found and rx.match(path):
+                        found.add(key)
+        return found

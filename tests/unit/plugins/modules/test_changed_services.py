@@ -1,0 +1,113 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 berth.compose contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Argument handling and result shape of the changed_services module."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.berth.compose.plugins.modules import changed_services
+
+COMPOSE = """services:
+  web: {build: ./web}
+  api: {build: ./api}
+  proxy: {image: caddy, volumes: ["./Caddyfile:/etc/caddy/Caddyfile:ro"]}
+"""
+
+
+class Exit(Exception):
+    def __init__(self, failed, kwargs):
+        super(Exit, self).__init__(kwargs.get("msg"))
+        self.failed = failed
+        self.result = kwargs
+
+
+@pytest.fixture(autouse=True)
+def capture_exit(monkeypatch):
+    def exit_json(self, **kwargs):
+        raise Exit(False, kwargs)
+
+    def fail_json(self, **kwargs):
+        raise Exit(True, kwargs)
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+
+
+@pytest.fixture
+def project(tmp_path):
+    (tmp_path / "compose.yaml").write_text(COMPOSE)
+    return str(tmp_path)
+
+
+def run(args, check_mode=False):
+    if check_mode:
+        args = dict(args, _ansible_check_mode=True)
+    with patch_module_args(args):
+        with pytest.raises(Exit) as err:
+            changed_services.main()
+    return err.value
+
+
+def test_paths_give_plan_with_every_return_key(project):
+    res = run({"project_dir": project, "paths": ["web/a.js", "Caddyfile", "notes.txt"],
+               "rules": [{"paths": "web/**", "build": "web", "hooks": "warm_cache"}]})
+    assert not res.failed and res.result["changed"] is False
+    r = res.result
+    assert (r["build"], r["restart"], r["full"], r["hooks"], r["unclaimed"]) == (
+        ["web"], ["proxy"], False, ["warm_cache"], ["notes.txt"])
+    assert r["reasons"]["web/a.js"] == "rule 1 (web/**): build web; hooks warm_cache"
+    assert r["summary"] == "build [web], recreate [proxy]: 3 changed paths, hooks [warm_cache], 1 unclaimed"
+    assert set(r) >= {"full_reasons", "from_commit", "to_commit"}
+
+
+def test_check_mode_returns_the_same_plan(project):
+    args = {"project_dir": project, "paths": ["api/x.py"]}
+    assert run(args, check_mode=True).result == run(args).result
+
+
+def test_rule_without_action_fails_clearly(project):
+    res = run({"project_dir": project, "paths": [], "rules": [{"paths": "web/**"}]})
+    assert res.failed and "no action" in res.result["msg"]
+
+
+def test_malformed_glob_fails_clearly(project):
+    res = run({"project_dir": project, "paths": [], "rules": [{"paths": "web/[x", "build": "web"}]})
+    assert res.failed and res.result["msg"] == "rule 1: unclosed '[' in glob 'web/[x'"
+
+
+def test_unknown_service_override_lists_valid_ones(project):
+    res = run({"project_dir": project, "paths": [], "services": "web,db"})
+    assert res.failed
+    assert res.result["msg"] == "services: unknown service(s) db; the compose project defines: api, proxy, web"
+
+
+def test_services_all_and_list_forms(project):
+    assert run({"project_dir": project, "paths": [], "services": "all"}).result["full"] is True
+    res = run({"project_dir": project, "paths": [], "services": ["api", "proxy"]}).result
+    assert (res["build"], res["restart"]) == (["api"], ["proxy"])
+
+
+def test_unclaimed_fail_returns_plan_with_the_failure(project):
+    res = run({"project_dir": project, "paths": ["tools/x"], "unclaimed": "fail"})
+    assert res.failed and "tools/x" in res.result["msg"] and res.result["unclaimed"] == ["tools/x"]
+
+
+def test_from_ref_and_paths_are_mutually_exclusive(project):
+    res = run({"project_dir": project, "paths": [], "from_ref": "HEAD~1"})
+    assert res.failed and "mutually exclusive" in res.result["msg"]
+
+
+def test_unknown_rule_key_is_rejected(project):
+    res = run({"project_dir": project, "paths": [], "rules": [{"paths": "a", "buidl": "web"}]})
+    assert res.failed and "buidl" in res.result["msg"]
+
+
+def test_not_a_git_repository_fails_clearly(project):
+    res = run({"project_dir": project, "from_ref": "abc"})
+    assert res.failed and "not inside a git work tree" in res.result["msg"]
