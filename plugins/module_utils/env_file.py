@@ -1,0 +1,487 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 berth.compose contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+"""Render, parse, compare and atomically write Docker Compose env files.
+
+Pure logic for the ``berth.compose.env_file`` module; no Ansible imports, so
+``pytest`` calls every function directly.
+
+Quoting rules (what Docker Compose v2's env-file parser reads back verbatim):
+
+* keys must match ``[A-Za-z_][A-Za-z0-9_]*``; anything else is rejected;
+* a value made only of ``A-Z a-z 0-9 _ . , : / @ % + = -`` is written bare
+  (``KEY=value``), and an empty value as ``KEY=``;
+* every other value is double-quoted, with ``\\`` -> ``\\\\``, ``"`` -> ``\\"``,
+  ``$`` -> ``$$`` (so Compose never interpolates it), newline -> ``\\n`` and
+  carriage return -> ``\\r``; a tab and every other printable character stay
+  literal inside the quotes;
+* other control characters (NUL, escape, ...) are rejected: Compose cannot
+  read them back;
+* keys are written in sorted order under a one-line header comment, so the
+  same input always gives byte-identical content.
+"""
+
+import errno
+import grp
+import os
+import pwd
+import re
+import stat
+import tempfile
+from dataclasses import dataclass, field
+from collections.abc import Mapping
+from typing import List, Optional, Tuple
+
+HEADER = "# Managed by Ansible (berth.compose.env_file): local edits are overwritten.\n"
+REDACTED = "<redacted>"
+DEFAULT_MODE = 0o600
+
+_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_BARE_RE = re.compile(r"^[A-Za-z0-9_.,:/@%+=-]+$")
+_FORBIDDEN_CHARS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_LINE_KEY_RE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*")
+_DQ_ESCAPES = {"\\": "\\", '"': '"', "n": "\n", "r": "\r", "t": "\t", "$": "$"}
+
+
+class EnvFileError(Exception):
+    """A problem the caller reports as a failure. Messages never hold a value."""
+
+
+# --------------------------------------------------------------------------- keys and values
+
+def is_valid_key(key):
+    """True when ``key`` is a portable environment variable name."""
+    return isinstance(key, str) and bool(_KEY_RE.fullmatch(key))
+
+
+def to_env_string(value):
+    """The string an env file holds for one YAML value.
+
+    Booleans become ``true``/``false`` (what YAML wrote, not Python's ``True``),
+    ``None`` the empty string, numbers their decimal form. Lists and mappings
+    are rejected: an env var holds one string.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, str):
+        return value
+    raise TypeError(type(value).__name__)
+
+
+def normalize_values(values):
+    """Validate keys and stringify values; raise EnvFileError naming bad keys only."""
+    if not isinstance(values, Mapping):
+        raise EnvFileError("values must be a mapping of KEY: value")
+    bad_keys = sorted(str(k) for k in values if not is_valid_key(k))
+    if bad_keys:
+        raise EnvFileError(
+            "Invalid env variable names (must match [A-Za-z_][A-Za-z0-9_]*): %s" % ", ".join(bad_keys))
+    result = {}
+    bad_types = []
+    bad_chars = []
+    for key in sorted(values):
+        try:
+            text = to_env_string(values[key])
+        except TypeError as exc:
+            bad_types.append("%s (%s)" % (key, exc))
+            continue
+        if _FORBIDDEN_CHARS_RE.search(text):
+            bad_chars.append(key)
+            continue
+        result[key] = text
+    if bad_types:
+        raise EnvFileError("Env values must be strings, numbers, booleans or null; not for: %s" % ", ".join(bad_types))
+    if bad_chars:
+        raise EnvFileError(
+            "Env values hold control characters an env file cannot carry (only tab, newline and "
+            "carriage return are allowed) for: %s" % ", ".join(bad_chars))
+    return result
+
+
+def missing_required(values, required_keys):
+    """Sorted required keys that are absent, null, or empty/whitespace-only in ``values``."""
+    missing = set()
+    for key in required_keys or ():
+        if key not in values:
+            missing.add(key)
+            continue
+        try:
+            text = to_env_string(values[key])
+        except TypeError:
+            continue  # present and non-empty; normalize_values reports the type
+        if not text.strip():
+            missing.add(key)
+    return sorted(missing)
+
+
+# --------------------------------------------------------------------------- render / parse
+
+def quote_value(value):
+    """Encode one value for a Compose env file (see the module docstring)."""
+    if value == "":
+        return ""
+    if _BARE_RE.fullmatch(value):
+        return value
+    escaped = (value.replace("\\", "\\\\")
+               .replace('"', '\\"')
+               .replace("$", "$$")
+               .replace("\n", "\\n")
+               .replace("\r", "\\r"))
+    return '"%s"' % escaped
+
+
+def render(values):
+    """The whole file for already normalized ``values``: header, then sorted KEY=VALUE lines."""
+    lines = [HEADER]
+    for key in sorted(values):
+        lines.append("%s=%s\n" % (key, quote_value(values[key])))
+    return "".join(lines)
+
+
+def _read_double_quoted(text, pos):
+    """Decode a double-quoted value starting after the opening quote; return (value, end)."""
+    out = []
+    i = pos
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and i + 1 < len(text):
+            nxt = text[i + 1]
+            if nxt in _DQ_ESCAPES:
+                out.append(_DQ_ESCAPES[nxt])
+            else:
+                out.append(ch + nxt)
+            i += 2
+            continue
+        if ch == "$" and text.startswith("$$", i):
+            out.append("$")
+            i += 2
+            continue
+        if ch == '"':
+            return "".join(out), i + 1
+        out.append(ch)
+        i += 1
+    raise ValueError("unterminated double quote")
+
+
+def _read_single_quoted(text, pos):
+    """Decode a single-quoted (literal) value; only an escaped quote is special."""
+    out = []
+    i = pos
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and text.startswith("'", i + 1):
+            out.append("'")
+            i += 2
+            continue
+        if ch == "'":
+            return "".join(out), i + 1
+        out.append(ch)
+        i += 1
+    raise ValueError("unterminated single quote")
+
+
+def parse(text):
+    """Read an env file into ``{key: value}`` the way Compose would, without interpolation.
+
+    Lenient on purpose: it only serves to tell which keys an existing file
+    holds and whether their values differ. Lines that are not assignments are
+    skipped; a later assignment of a key wins, as in Compose.
+    """
+    result = {}
+    pos = 0
+    length = len(text)
+    while pos < length:
+        eol = text.find("\n", pos)
+        if eol == -1:
+            eol = length
+        line = text[pos:eol]
+        match = _LINE_KEY_RE.match(line)
+        if not match:
+            pos = eol + 1
+            continue
+        key = match.group(1)
+        start = pos + match.end()
+        first = text[start:start + 1]
+        try:
+            if first == '"':
+                value, end = _read_double_quoted(text, start + 1)
+            elif first == "'":
+                value, end = _read_single_quoted(text, start + 1)
+            else:
+                raw = text[start:eol]
+                raw = raw.split(" #", 1)[0].rstrip()
+                value, end = raw.replace("$$", "$"), eol
+        except ValueError:
+            pos = eol + 1
+            continue
+        result[key] = value
+        nxt = text.find("\n", end)
+        pos = length if nxt == -1 else nxt + 1
+    return result
+
+
+# --------------------------------------------------------------------------- comparing
+
+@dataclass
+class KeyChanges:
+    """Which keys an update adds, changes the value of, or removes."""
+
+    added: List[str] = field(default_factory=list)
+    updated: List[str] = field(default_factory=list)
+    removed: List[str] = field(default_factory=list)
+
+    @property
+    def changed_keys(self):
+        return sorted(set(self.added) | set(self.updated) | set(self.removed))
+
+
+def compare(old, new):
+    """Key-level difference between two ``{key: value}`` mappings."""
+    return KeyChanges(
+        added=sorted(k for k in new if k not in old),
+        updated=sorted(k for k in new if k in old and old[k] != new[k]),
+        removed=sorted(k for k in old if k not in new),
+    )
+
+
+def redacted_listing(keys, marks=None, attributes=None, note=None):
+    """A diff-friendly text naming keys with every value replaced by REDACTED.
+
+    ``marks`` maps a key to a suffix (``changed``) so a changed value shows as a
+    changed line in a unified diff without revealing either value.
+    """
+    marks = marks or {}
+    lines = []
+    if attributes:
+        lines.append("# %s\n" % " ".join("%s=%s" % item for item in attributes))
+    if note:
+        lines.append("# %s\n" % note)
+    for key in sorted(keys):
+        suffix = " (%s)" % marks[key] if key in marks else ""
+        lines.append("%s=%s%s\n" % (key, REDACTED, suffix))
+    return "".join(lines)
+
+
+# --------------------------------------------------------------------------- files
+
+def parse_mode(mode):
+    """An octal mode from ``"0600"``, ``"600"``, ``"0o600"`` or an int (YAML ``0600``)."""
+    if mode is None:
+        return DEFAULT_MODE
+    if isinstance(mode, bool):
+        raise EnvFileError("mode must be an octal string such as '0600'")
+    if isinstance(mode, int):
+        value = mode
+    else:
+        text = str(mode).strip().lower()
+        if text.startswith("0o"):
+            text = text[2:]
+        if not text or any(c not in "01234567" for c in text):
+            raise EnvFileError("mode must be an octal string such as '0600', got %r" % (mode,))
+        value = int(text, 8)
+    if not 0 <= value <= 0o7777:
+        raise EnvFileError("mode %r is out of range" % (mode,))
+    return value
+
+
+def format_mode(mode):
+    return "%04o" % mode
+
+
+def resolve_uid(owner):
+    """uid for a user name or numeric id; None when ``owner`` is None."""
+    if owner is None or owner == "":
+        return None
+    text = str(owner)
+    if text.isdigit():
+        return int(text)
+    try:
+        return pwd.getpwnam(text).pw_uid
+    except KeyError:
+        raise EnvFileError("owner %s does not exist on the host" % text)
+
+
+def resolve_gid(group):
+    """gid for a group name or numeric id; None when ``group`` is None."""
+    if group is None or group == "":
+        return None
+    text = str(group)
+    if text.isdigit():
+        return int(text)
+    try:
+        return grp.getgrnam(text).gr_gid
+    except KeyError:
+        raise EnvFileError("group %s does not exist on the host" % text)
+
+
+def user_name(uid):
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def group_name(gid):
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
+
+
+@dataclass
+class FileState:
+    """What is on disk now; ``exists`` False means no file (content None)."""
+
+    exists: bool
+    content: Optional[str] = None
+    mode: Optional[int] = None
+    uid: Optional[int] = None
+    gid: Optional[int] = None
+
+
+def read_state(path):
+    """Current content and attributes of ``path``; a directory or binary file is an error."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return FileState(exists=False)
+        raise EnvFileError("cannot stat %s: %s" % (path, exc.strerror))
+    if not stat.S_ISREG(st.st_mode):
+        raise EnvFileError("%s exists and is not a regular file" % path)
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+    except OSError as exc:
+        raise EnvFileError("cannot read %s: %s" % (path, exc.strerror))
+    try:
+        content = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        content = raw.decode("utf-8", errors="replace")
+    return FileState(exists=True, content=content, mode=stat.S_IMODE(st.st_mode), uid=st.st_uid, gid=st.st_gid)
+
+
+def _fsync_dir(directory):
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path, content, mode, uid=None, gid=None):
+    """Write ``content`` to ``path`` via a temp file in the same directory and a rename.
+
+    The temp file is created 0600, gets its owner and mode before the rename,
+    so readers see either the old file or the complete new one, never a
+    partial or briefly world-readable file. On any error the temp file is
+    removed and the old file is left as it was.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content.encode("utf-8"))
+            handle.flush()
+            os.fsync(handle.fileno())
+        if uid is not None or gid is not None:
+            os.chown(tmp, -1 if uid is None else uid, -1 if gid is None else gid)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_dir(directory)
+
+
+def set_attributes(path, mode, uid=None, gid=None):
+    """Bring owner, group and mode of an existing file in line (no content change)."""
+    if uid is not None or gid is not None:
+        os.chown(path, -1 if uid is None else uid, -1 if gid is None else gid)
+    os.chmod(path, mode)
+
+
+# --------------------------------------------------------------------------- the plan
+
+@dataclass
+class Plan:
+    """Everything the module decides before touching the host."""
+
+    path: str
+    content: str
+    keys: List[str]
+    changes: KeyChanges
+    write_content: bool
+    attribute_changes: List[Tuple[str, str, str]]  # (name, before, after)
+    before_diff: str = ""
+    after_diff: str = ""
+    exists: bool = False
+
+    @property
+    def changed(self):
+        return self.write_content or bool(self.attribute_changes)
+
+
+def make_plan(path, values, state, mode, uid=None, gid=None):
+    """Compare the wanted file (``values`` normalized) with ``state`` and describe the update."""
+    content = render(values)
+    old_values = parse(state.content) if state.exists else {}
+    changes = compare(old_values, values)
+    write_content = (not state.exists) or state.content != content
+
+    attribute_changes = []
+    if state.exists:
+        if state.mode != mode:
+            attribute_changes.append(("mode", format_mode(state.mode), format_mode(mode)))
+        if uid is not None and state.uid != uid:
+            attribute_changes.append(("owner", user_name(state.uid), user_name(uid)))
+        if gid is not None and state.gid != gid:
+            attribute_changes.append(("group", group_name(state.gid), group_name(gid)))
+
+    before_attrs = [(name, before) for name, before, _after in attribute_changes]
+    after_attrs = [(name, after) for name, _before, after in attribute_changes]
+    note = None
+    if state.exists and write_content and not changes.changed_keys:
+        note = "file rewritten in canonical form; no value changed"
+    before = redacted_listing(old_values, attributes=before_attrs) if state.exists else ""
+    after = redacted_listing(values, marks=dict.fromkeys(changes.updated, "changed"), attributes=after_attrs, note=note)
+    return Plan(path=path, content=content, keys=sorted(values), changes=changes, write_content=write_content,
+                attribute_changes=attribute_changes, before_diff=before, after_diff=after, exists=state.exists)
+
+
+def apply_plan(plan, mode, uid=None, gid=None):
+    """Carry out ``plan``: an atomic write when content differs, else attribute fixes only."""
+    if plan.write_content:
+        atomic_write(plan.path, plan.content, mode, uid, gid)
+    elif plan.attribute_changes:
+        set_attributes(plan.path, mode, uid, gid)
+
+
+def keys_overlapping_values(keys, values):
+    """True when a key name contains one of the values (Ansible will mask that name in output)."""
+    texts = [v for v in values if v]
+    return any(t in k for k in keys for t in texts)
+
+
+__all__ = [
+    "DEFAULT_MODE", "EnvFileError", "FileState", "HEADER", "KeyChanges", "Plan", "REDACTED",
+    "apply_plan", "atomic_write", "compare", "format_mode", "is_valid_key", "keys_overlapping_values",
+    "make_plan", "missing_required", "normalize_values", "parse", "parse_mode", "quote_value",
+    "read_state", "redacted_listing", "render", "resolve_gid", "resolve_uid", "set_attributes",
+    "to_env_string",
+]
