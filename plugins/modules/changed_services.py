@@ -13,7 +13,7 @@ module: changed_services
 short_description: Decide which compose services to build, recreate or fully redeploy from changed paths
 version_added: 0.1.0
 author:
-  - berth.compose contributors
+  - berth.compose contributors (@berth-compose)
 description:
   - Maps the paths changed between the deployed commit (O(from_ref)) and the target (O(to_ref)), or an
     explicit list of O(paths), to a deploy plan for a Docker Compose project - services to build,

@@ -11,7 +11,7 @@ module: env_file
 short_description: Render a Docker Compose env file from a dict, atomically and without leaking values
 version_added: 0.1.0
 author:
-  - berth.compose contributors
+  - berth.compose contributors (@berth-compose)
 description:
   - Writes C(KEY=VALUE) lines, one per entry of O(values), in sorted key order under a one-line header comment.
   - The file is written to a temporary file in the same directory, given its owner, group and mode, then renamed

@@ -1,0 +1,262 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 berth.compose contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Thin adapters from the outside world to the health gate's snapshots.
+
+* DockerState: Docker SDK -> ContainerState lists for one compose project, found
+  by the labels Compose puts on every container, plus container logs.
+* http_probe: one HTTP(S) request with the standard library -> ProbeResult.
+
+Only long-stable parts of the Docker SDK's low-level API are used
+(containers, inspect_container, logs), because on the VM the module runs
+with the distribution's python3-docker, not the controller's pinned SDK.
+"""
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import functools
+import http.client
+import os
+import re
+import socket
+import ssl
+import sys
+import urllib.error
+import urllib.request
+
+from ansible_collections.berth.compose.plugins.module_utils.health_gate import (
+    FAILED, ContainerState, ProbeResult, check_response)
+
+try:
+    import docker
+    from docker.errors import NotFound
+    HAS_DOCKER = True
+    DOCKER_IMPORT_ERROR = None
+except ImportError as _exc:  # reported by the module with a clear message
+    HAS_DOCKER = False
+    DOCKER_IMPORT_ERROR = _exc
+
+    class NotFound(Exception):
+        pass
+
+LABEL_PROJECT = "com.docker.compose.project"
+LABEL_SERVICE = "com.docker.compose.service"
+LABEL_ONEOFF = "com.docker.compose.oneoff"
+LABEL_CONFIG_FILES = "com.docker.compose.project.config_files"
+LABEL_WORKING_DIR = "com.docker.compose.project.working_dir"
+
+BODY_READ_LIMIT = 65536
+
+
+class DockerUnavailableError(Exception):
+    pass
+
+
+class ProjectNotFoundError(Exception):
+    def __init__(self, project, known):
+        self.project = project
+        self.known = sorted(known)
+        super(ProjectNotFoundError, self).__init__(
+            "compose project %r has no containers on this host (is it deployed? is the project name right?); "
+            "known compose projects: %s" % (project, ", ".join(self.known) or "(none)"))
+
+
+def container_state_from_attrs(attrs):
+    """ContainerState from `docker inspect` data (low-level API dict)."""
+    state = attrs.get("State") or {}
+    labels = (attrs.get("Config") or {}).get("Labels") or {}
+    health = state.get("Health") or None
+    health_status = None
+    health_output = ""
+    if health:
+        health_status = health.get("Status") or None
+        log = health.get("Log") or []
+        if log:
+            health_output = (log[-1].get("Output") or "").strip()
+    return ContainerState(
+        id=attrs.get("Id", ""),
+        name=(attrs.get("Name") or "").lstrip("/"),
+        service=labels.get(LABEL_SERVICE, ""),
+        status=state.get("Status") or ("running" if state.get("Running") else "unknown"),
+        exit_code=int(state.get("ExitCode") or 0),
+        restart_count=int(attrs.get("RestartCount") or 0),
+        health=health_status,
+        health_output=health_output,
+        oom_killed=bool(state.get("OOMKilled")),
+        error=state.get("Error") or "",
+    )
+
+
+def parse_compose_services(text):
+    """Top-level service names of one compose file (PyYAML when present, else a line scan)."""
+    try:
+        import yaml
+    except ImportError:
+        yaml = None
+    if yaml is not None:
+        try:
+            data = yaml.safe_load(text) or {}
+            services = data.get("services") if isinstance(data, dict) else None
+            return sorted(services) if isinstance(services, dict) else []
+        except yaml.YAMLError:
+            pass
+    names = []
+    in_services = False
+    indent = None
+    for raw in text.splitlines():
+        if not raw.strip() or raw.lstrip().startswith("#"):
+            continue
+        stripped = raw.lstrip()
+        level = len(raw) - len(stripped)
+        if level == 0:
+            in_services = re.match(r"^services\s*:\s*(#.*)?$", raw) is not None
+            indent = None
+            continue
+        if in_services:
+            indent = level if indent is None else indent
+            match = re.match(r"""^["']?([A-Za-z0-9][A-Za-z0-9._-]*)["']?\s*:""", stripped)
+            if level == indent and match:
+                names.append(match.group(1))
+    return sorted(names)
+
+
+class DockerState:
+    """Read-only view of the compose projects on one Docker engine."""
+
+    def __init__(self, client):
+        self.api = client.api if hasattr(client, "api") else client
+
+    @classmethod
+    def connect(cls, docker_host=None, timeout=30):
+        if not HAS_DOCKER:
+            raise DockerUnavailableError(
+                "the Docker SDK for Python is not installed for %s on the target "
+                "(Debian/Ubuntu package python3-docker): %s" % (sys.executable, DOCKER_IMPORT_ERROR))
+        where = docker_host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+        try:
+            if docker_host:
+                client = docker.DockerClient(base_url=docker_host, version="auto", timeout=timeout)
+            else:
+                client = docker.from_env(version="auto", timeout=timeout)
+            client.ping()
+        except Exception as exc:
+            raise DockerUnavailableError(
+                "Docker is not reachable at %s: %s. Is the docker service running, and may this user "
+                "use its socket (member of the docker group, or become: true)?" % (where, exc))
+        return cls(client)
+
+    def projects(self):
+        rows = self.api.containers(all=True, filters={"label": LABEL_PROJECT})
+        return sorted({(r.get("Labels") or {}).get(LABEL_PROJECT) for r in rows} - {None, ""})
+
+    def _rows(self, project):
+        rows = self.api.containers(all=True, filters={"label": ["%s=%s" % (LABEL_PROJECT, project)]})
+        # `docker compose run` containers are one-offs, not part of the service's state.
+        return [r for r in rows if (r.get("Labels") or {}).get(LABEL_ONEOFF, "False") != "True"]
+
+    def snapshot(self, project):
+        out = []
+        try:
+            for row in self._rows(project):
+                try:
+                    attrs = self.api.inspect_container(row["Id"])
+                except NotFound:  # removed between list and inspect: simply gone
+                    continue
+                out.append(container_state_from_attrs(attrs))
+        except Exception as exc:  # the engine went away mid-gate: say so instead of a traceback
+            raise DockerUnavailableError("lost contact with Docker while reading project %r: %s" % (project, exc))
+        return sorted(out, key=lambda c: (c.service, c.name))
+
+    def services(self, project):
+        """Services the project declares (its compose files) plus those with containers.
+
+        Raises ProjectNotFoundError when no container carries the project label.
+        """
+        rows = self._rows(project)
+        if not rows:
+            raise ProjectNotFoundError(project, self.projects())
+        seen = {(r.get("Labels") or {}).get(LABEL_SERVICE) for r in rows} - {None, ""}
+        files = set()
+        for r in rows:
+            labels = r.get("Labels") or {}
+            workdir = labels.get(LABEL_WORKING_DIR) or ""
+            for path in (labels.get(LABEL_CONFIG_FILES) or "").split(","):
+                if path.strip():
+                    files.add(os.path.join(workdir, path.strip()))
+        declared = set()
+        for path in sorted(files):
+            try:
+                with open(path) as handle:
+                    declared.update(parse_compose_services(handle.read()))
+            except (IOError, OSError, UnicodeDecodeError):
+                continue  # compose file moved or unreadable: the containers still tell us enough
+        return sorted(seen | declared)
+
+    def logs(self, container_id, lines):
+        raw = self.api.logs(container_id, stdout=True, stderr=True, tail=int(lines), timestamps=False)
+        if isinstance(raw, bytes):
+            raw = raw.decode("utf-8", "replace")
+        return raw.splitlines()[-int(lines):]
+
+
+class _SNIHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS to an address (127.0.0.1) while presenting the site's name for SNI and cert checks."""
+
+    def __init__(self, *args, **kwargs):
+        self._berth_sni = kwargs.pop("server_hostname", None)
+        http.client.HTTPSConnection.__init__(self, *args, **kwargs)
+
+    def connect(self):
+        http.client.HTTPConnection.connect(self)
+        self.sock = self._context.wrap_socket(self.sock, server_hostname=self._berth_sni or self.host)
+
+
+class _SNIHandler(urllib.request.HTTPSHandler):
+    def __init__(self, context, server_hostname):
+        urllib.request.HTTPSHandler.__init__(self, context=context)
+        self._berth_context = context
+        self._berth_sni = server_hostname
+
+    def https_open(self, req):
+        conn = functools.partial(_SNIHTTPSConnection, server_hostname=self._berth_sni)
+        return self.do_open(conn, req, context=self._berth_context)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None  # the 3xx surfaces as HTTPError and is judged like any status
+
+
+def http_probe(spec, excerpt_chars=300):
+    """One request for a ProbeSpec; never raises, a failure is a FAILED ProbeResult."""
+    headers = dict(spec.headers)
+    request = urllib.request.Request(spec.url, method=spec.method, headers=headers)
+    handlers = [urllib.request.ProxyHandler({})]  # health checks never go through a proxy
+    if spec.url.lower().startswith("https://"):
+        context = ssl.create_default_context(cafile=spec.ca_path) if spec.ca_path else ssl.create_default_context()
+        if not spec.validate_certs:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        host = next((v for k, v in headers.items() if k.lower() == "host"), None)
+        sni = re.sub(r":\d+$", "", host) if host else None
+        handlers.append(_SNIHandler(context, sni))
+    if not spec.follow_redirects:
+        handlers.append(_NoRedirect())
+    opener = urllib.request.build_opener(*handlers)
+    location = None
+    try:
+        response = opener.open(request, timeout=spec.timeout)
+        try:
+            status, body = response.getcode(), response.read(BODY_READ_LIMIT)
+        finally:
+            response.close()
+    except urllib.error.HTTPError as exc:
+        status, location = exc.code, exc.headers.get("Location") if exc.headers else None
+        try:
+            body = exc.read(BODY_READ_LIMIT)
+        except Exception:
+            body = b""
+    except (urllib.error.URLError, socket.timeout, ssl.SSLError, http.client.HTTPException, OSError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        return ProbeResult(url=spec.url, name=spec.name, state=FAILED, reason="request failed: %s" % reason)
+    return check_response(spec, status, body.decode("utf-8", "replace"), location, excerpt_chars)
