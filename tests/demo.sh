@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The demo: a local VM container (systemd as PID 1, its own Docker engine), provisioned
 # by playbooks/provision.yml and running the sample app, reachable from this machine
-# through Caddy on https://127.0.0.1:${BERTH_DEMO_PORT:-8443}/ (Caddy's internal CA).
+# through Caddy on https://localhost:${BERTH_DEMO_PORT:-8443}/ (Caddy's internal CA).
 #
 #   tests/demo.sh up | down
 set -euo pipefail
@@ -29,14 +29,14 @@ up() {
     case "$state" in running|degraded) break ;; esac
     sleep 1
   done
-  for _ in $(seq 1 60); do docker exec "$NAME" docker info >/dev/null 2>&1 && break; sleep 1; done
-  docker exec "$NAME" docker image inspect berth/app-base:1 >/dev/null 2>&1 \
-    || docker save berth/app-base:1 | docker exec -i "$NAME" docker load >/dev/null
-  ansible-playbook -i "$ROOT/inventories/demo" "$ROOT/tests/demo/demo.yml"
+  ansible-playbook -i "$ROOT/inventories/demo" "$ROOT/tests/fixtures/ship.yml"
+  # The operator's command, as the README gives it:
+  ansible-playbook berth.compose.provision -i "$ROOT/inventories/demo" \
+    --vault-password-file "$ROOT/inventories/demo/vault-password"
   echo
   echo "[demo] the sample app runs in the VM container $NAME:"
   docker exec "$NAME" docker compose -p sample ps --format 'table {{.Service}}\t{{.Status}}'
-  echo "[demo] try:  docker exec $NAME curl -s http://127.0.0.1:8080/   (web, inside the VM)"
+  echo "[demo] try:  curl -k https://localhost:$PORT/                 (web, through Caddy in the VM)"
   echo "[demo]       docker exec -it $NAME bash                  (a shell on the VM)"
   echo "[demo] stop: make demo-down"
 }

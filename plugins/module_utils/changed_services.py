@@ -790,7 +790,7 @@ def _git(project_dir, args, runner=None, check=True):
     cmd = ["git", "-C", project_dir, "-c", "core.quotepath=off"] + list(args)
     run = runner or subprocess.run
     try:
-        proc = run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc = run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
     except OSError as exc:
         raise GitError("cannot run git: %s" % exc)
     if check and proc.returncode != 0:
@@ -902,7 +902,7 @@ def compute_plan(project_dir, compose_files=None, from_ref=None, to_ref="HEAD", 
     else:
         if not os.path.isdir(project_dir):
             raise ComposeError("project_dir %s does not exist" % project_dir)
-        changed = [p for p in paths]
+        changed = list(paths)
 
         def read_new(f):
             return _read_file(project_dir, f)

@@ -355,7 +355,7 @@ class MatcherIndex(object):
                         found.add(key)
         if self._any:
             if self._any_rx is None:
-                self._any_rx = re.compile("|".join("(?:%s)" % rx.pattern for rx, _ in self._any), re.DOTALL)
+                self._any_rx = re.compile("|".join("(?:%s)" % rx.pattern for rx, _index in self._any), re.DOTALL)
             if self._any_rx.match(path):
                 for rx, key in self._any:
                     if key not in found and rx.match(path):

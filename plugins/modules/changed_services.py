@@ -172,6 +172,7 @@ attributes:
   platform:
     support: full
     platforms: posix
+    description: Runs where the git work tree is, usually the VM; needs the git command there.
 requirements:
   - git
   - PyYAML (python3-yaml)

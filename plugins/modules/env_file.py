@@ -76,6 +76,7 @@ attributes:
   platform:
     support: full
     platforms: posix
+    description: Writes a file on the target host; needs nothing beyond Python.
 notes:
   - The rename is atomic within one filesystem; the temporary file C(.<name>.*.tmp) lives next to O(path).
   - Lines of an existing file that are not assignments (comments, blank lines) are dropped when the file is rewritten.

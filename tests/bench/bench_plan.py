@@ -16,7 +16,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, ROOT)
-import tests.unit.conftest  # noqa: E402,F401  (makes ansible_collections.berth.compose importable)
+# tests.unit.conftest makes ansible_collections.berth.compose importable.
+import tests.unit.conftest  # noqa: E402,F401  pylint: disable=unused-import
 
 from ansible_collections.berth.compose.plugins.module_utils.changed_services import (  # noqa: E402
     load_compose,
@@ -71,10 +72,10 @@ def make_paths(rng):
     """About 90 % of the paths fall under some rule's shape, 10 % are unclaimed noise."""
     exts = ["py", "md", "txt", "css", "sh", "json", "yml"]
     paths = []
-    for _ in range(N_PATHS):
+    for _unused in range(N_PATHS):
         i = rng.randrange(N_RULES)
         svc = "svc%02d" % (i % N_SERVICES)
-        mid = "/".join("d%d" % rng.randrange(20) for _ in range(rng.randrange(0, 4)))
+        mid = "/".join("d%d" % rng.randrange(20) for _unused in range(rng.randrange(0, 4)))
         name = "f%d.%s" % (rng.randrange(1000), rng.choice(exts))
         shape = i % 8 if rng.random() < 0.9 else None
         if shape == 0:

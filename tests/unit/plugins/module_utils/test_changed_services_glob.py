@@ -107,33 +107,33 @@ PSEGS = ["a", "b", "*", "**", "?", "a*", "*.md", "*.py", "[ab]", "[!a]*", "x.*",
 
 
 def _random_path(rng):
-    return "/".join(rng.choice(SEGS) for _ in range(rng.randint(1, 5)))
+    return "/".join(rng.choice(SEGS) for _unused in range(rng.randint(1, 5)))
 
 
 def _random_pattern(rng):
-    segs = [rng.choice(PSEGS) for _ in range(rng.randint(1, 4))]
+    segs = [rng.choice(PSEGS) for _unused in range(rng.randint(1, 4))]
     return "/".join(segs)
 
 
 def test_glob_agrees_with_reference_implementation():
     rng = random.Random(4242)
-    for _ in range(3000):
+    for _unused in range(3000):
         pattern = _random_pattern(rng)
         globs = compile_glob(pattern)
-        for _ in range(10):
+        for _unused in range(10):
             path = _random_path(rng)
             assert any(g.match(path) for g in globs) == _ref_match(pattern, path), (pattern, path)
 
 
 def test_matcher_index_agrees_with_trying_every_glob():
     rng = random.Random(7)
-    patterns = [_random_pattern(rng) for _ in range(150)] + [
+    patterns = [_random_pattern(rng) for _unused in range(150)] + [
         "a/**", "a/b/**", "ab", "**/x.md", "a/*/y.py", "b/**/x.md", "**"]
     compiled = [(i, g) for i, p in enumerate(patterns) for g in compile_glob(p)]
     index = MatcherIndex()
     for i, g in compiled:
         index.add(g, i)
-    for _ in range(3000):
+    for _unused in range(3000):
         path = _random_path(rng)
         brute = {i for i, g in compiled if g.match(path)}
         assert index.match(path) == brute, path

@@ -115,8 +115,8 @@ def test_parse_reads_back_what_render_wrote(value):
 def test_random_values_round_trip():
     rng = random.Random(20261123)
     alphabet = "ab Z09_\\\"'$#={}\n\r\t.-é "
-    for _ in range(500):
-        values = {"K%d" % i: "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))) for i in range(4)}
+    for _unused in range(500):
+        values = {"K%d" % i: "".join(rng.choice(alphabet) for _unused in range(rng.randint(0, 12))) for i in range(4)}
         assert ef.parse(ef.render(values)) == values
 
 
