@@ -29,10 +29,11 @@ up() {
     case "$state" in running|degraded) break ;; esac
     sleep 1
   done
+  # The demo inventory's secrets are vault-encrypted; its password file is demo-only.
+  export ANSIBLE_VAULT_PASSWORD_FILE=$ROOT/inventories/demo/vault-password.txt
   ansible-playbook -i "$ROOT/inventories/demo" "$ROOT/tests/fixtures/ship.yml"
   # The operator's command, as the README gives it:
-  ansible-playbook berth.compose.provision -i "$ROOT/inventories/demo" \
-    --vault-password-file "$ROOT/inventories/demo/vault-password"
+  ansible-playbook berth.compose.provision -i "$ROOT/inventories/demo"
   echo
   echo "[demo] the sample app runs in the VM container $NAME:"
   docker exec "$NAME" docker compose -p sample ps --format 'table {{.Service}}\t{{.Status}}'

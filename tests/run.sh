@@ -7,7 +7,7 @@
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-cd "$ROOT"
+cd "$ROOT" || exit 2
 OUT=$ROOT/tests/output
 mkdir -p "$OUT"
 : "${ANSIBLE_COLLECTIONS_PATH:=$ROOT/.build/collections}"

@@ -12,6 +12,12 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DEST=$ROOT/.build/sanity/ansible_collections/berth/compose
 PY=${SANITY_PYTHON:-3.11}
 
+# The shellcheck sanity test is skipped when the program is missing; install it.
+if ! command -v shellcheck >/dev/null && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null 2>&1 \
+    || { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null; }
+fi
+
 CACHE=$HOME/.ansible/test/cache
 mkdir -p "$CACHE"
 cat >"$CACHE/get_pip_24_2.py" <<'PYEOF'

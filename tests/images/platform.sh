@@ -9,7 +9,6 @@
 #   berth/app-base:1        busybox + sqlite3, the base of the sample app's images
 set -euo pipefail
 
-HERE=$(cd "$(dirname "$0")" && pwd)
 SUITE=${BERTH_VM_SUITE:-trixie}
 MIRROR=${BERTH_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 VM_IMAGE=berth/vm:$SUITE

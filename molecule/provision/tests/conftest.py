@@ -14,15 +14,16 @@ class Run:
     def __init__(self, proc):
         self.rc = proc.returncode
         self.out = proc.stdout
-        recap = re.findall(r"\bchanged=(\d+)", self.out)
+        recap = re.findall(r"changed=(\d+)", self.out)
         self.changed = int(recap[-1]) if recap else None
 
 
 def run_playbook(playbook, *extra_args):
     """ansible-playbook with Molecule's inventory, config and env (vault password included)."""
     cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], playbook] + list(extra_args)
+    env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, env=os.environ.copy(), check=False, timeout=900)
+                          text=True, env=env, check=False, timeout=900)
     return Run(proc)
 
 
