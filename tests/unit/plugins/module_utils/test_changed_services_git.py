@@ -9,7 +9,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import shutil
 import subprocess
 
 import pytest
@@ -20,8 +19,6 @@ from ansible_collections.berth.compose.plugins.module_utils.changed_services imp
     compute_plan,
     git_changes,
 )
-
-pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 MAKE_HISTORY = os.path.join(ROOT, "tests", "fixtures", "make_history.sh")
@@ -193,8 +190,6 @@ SAMPLE_RULES = [{"paths": ["docs/**", "*.md"], "ignore": True}]
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory):
-    if not os.path.exists(MAKE_HISTORY):
-        pytest.skip("tests/fixtures/make_history.sh is not there yet")
     base = tmp_path_factory.mktemp("sample")
     bare = base / "history.git"
     subprocess.run(["bash", MAKE_HISTORY, str(bare)], check=True, env=GIT_ENV,
