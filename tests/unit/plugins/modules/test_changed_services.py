@@ -9,9 +9,9 @@ __metaclass__ = type
 
 import pytest
 
-from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.berth.compose.tests.unit.plugins.modules.utils import ModuleExit
 from ansible_collections.berth.compose.plugins.modules import changed_services
 
 COMPOSE = """services:
@@ -21,22 +21,7 @@ COMPOSE = """services:
 """
 
 
-class Exit(Exception):
-    def __init__(self, failed, kwargs):
-        super(Exit, self).__init__(kwargs.get("msg"))
-        self.failed = failed
-        self.result = kwargs
-
-
-@pytest.fixture(autouse=True)
-def capture_exit(monkeypatch):
-    def exit_json(self, **kwargs):
-        raise Exit(False, kwargs)
-
-    def fail_json(self, **kwargs):
-        raise Exit(True, kwargs)
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+pytestmark = pytest.mark.usefixtures("module_exit_raises")
 
 
 @pytest.fixture
@@ -49,7 +34,7 @@ def run(args, check_mode=False):
     if check_mode:
         args = dict(args, _ansible_check_mode=True)
     with patch_module_args(args):
-        with pytest.raises(Exit) as err:
+        with pytest.raises(ModuleExit) as err:
             changed_services.main()
     return err.value
 

@@ -7,31 +7,16 @@ __metaclass__ = type
 
 import pytest
 
-from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.berth.compose.plugins.module_utils.docker_state import (
     DockerUnavailableError, ProjectNotFoundError)
 from ansible_collections.berth.compose.plugins.module_utils.health_gate import ContainerState, ProbeResult
+from ansible_collections.berth.compose.tests.unit.plugins.modules.utils import ModuleExit
 from ansible_collections.berth.compose.plugins.modules import health_gate
 
 
-class Exit(Exception):
-    def __init__(self, failed, kwargs):
-        super(Exit, self).__init__(kwargs.get("msg"))
-        self.failed = failed
-        self.result = kwargs
-
-
-@pytest.fixture(autouse=True)
-def capture_exit(monkeypatch):
-    def exit_json(self, **kwargs):
-        raise Exit(False, kwargs)
-
-    def fail_json(self, **kwargs):
-        raise Exit(True, kwargs)
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+pytestmark = pytest.mark.usefixtures("module_exit_raises")
 
 
 class FakeState:
@@ -74,7 +59,7 @@ def run(args, state=None, probe=None):
     def sleep(seconds):
         clock["now"] += seconds
     with patch_module_args(args):
-        with pytest.raises(Exit) as exc:
+        with pytest.raises(ModuleExit) as exc:
             health_gate.main(connect=connect, probe=probe or (lambda spec: None),
                              clock=lambda: clock["now"], sleep=sleep)
     return exc.value
