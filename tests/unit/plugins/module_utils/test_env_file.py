@@ -257,29 +257,19 @@ def test_atomic_write_replaces_the_inode_instead_of_truncating(tmp_path):
     assert stat.S_IMODE(os.stat(str(path)).st_mode) == 0o640
 
 
-def test_failure_before_rename_leaves_old_file_untouched_and_no_temp_file(tmp_path, monkeypatch):
+@pytest.mark.parametrize("failing_call, error", [
+    ("replace", OSError(28, "No space left on device")),   # the rename itself
+    ("fsync", OSError(5, "Input/output error")),            # while writing the temp file
+])
+def test_failure_during_write_leaves_old_file_untouched_and_no_temp_file(tmp_path, monkeypatch, failing_call, error):
     path = tmp_path / ".env"
     path.write_text("OLD=1\n")
     os.chmod(str(path), 0o600)
 
-    def broken_replace(src, dst):
-        raise OSError(28, "No space left on device")
+    def broken(*args):
+        raise error
 
-    monkeypatch.setattr(ef.os, "replace", broken_replace)
-    with pytest.raises(OSError):
-        ef.atomic_write(str(path), "NEW=2\n", 0o600)
-    assert path.read_text() == "OLD=1\n"
-    assert sorted(os.listdir(str(tmp_path))) == [".env"]
-
-
-def test_failure_while_writing_leaves_old_file_untouched(tmp_path, monkeypatch):
-    path = tmp_path / ".env"
-    path.write_text("OLD=1\n")
-
-    def broken_fsync(fd):
-        raise OSError(5, "Input/output error")
-
-    monkeypatch.setattr(ef.os, "fsync", broken_fsync)
+    monkeypatch.setattr(ef.os, failing_call, broken)
     with pytest.raises(OSError):
         ef.atomic_write(str(path), "NEW=2\n", 0o600)
     assert path.read_text() == "OLD=1\n"
