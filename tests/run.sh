@@ -3,7 +3,7 @@
 # Runs every stage even when one fails, prints a table of counts, and ends with one
 # plain line "tests: N passed, N failed" whose exit code matches.
 #
-#   tests/run.sh all | lint | unit | sanity | molecule [scenario ...]
+#   tests/run.sh all | lint | unit | sanity | build | molecule [scenario ...]
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -59,6 +59,28 @@ run_sanity() {
   record "ansible-test sanity" $((p - f)) "$f" $((SECONDS - start))
 }
 
+run_build() {
+  # The collection as operators get it: build the tarball, install it in a scratch path,
+  # render every module's documentation and syntax-check every playbook from that copy.
+  local start=$SECONDS dest=$OUT/collection ok=1 module
+  banner "ansible-galaxy collection build + install"
+  rm -rf "$dest" && mkdir -p "$dest"
+  ansible-galaxy collection build --force --output-path "$dest" . || ok=0
+  [ "$ok" = 1 ] && ansible-galaxy collection install --no-deps --force -p "$dest/installed" "$dest/berth-compose-$(awk '/^version:/ {print $2}' galaxy.yml).tar.gz" || ok=0
+  for module in plugins/modules/*.py; do
+    module=$(basename "$module" .py)
+    [ "$ok" = 1 ] || break
+    ANSIBLE_COLLECTIONS_PATH=$dest/installed ansible-doc "berth.compose.$module" >/dev/null || { echo "ansible-doc berth.compose.$module failed"; ok=0; }
+  done
+  for playbook in playbooks/*.yml; do
+    playbook=$(basename "$playbook" .yml)
+    [ "$ok" = 1 ] || break
+    ANSIBLE_COLLECTIONS_PATH=$dest/installed ansible-playbook --syntax-check -i localhost, "berth.compose.$playbook" >/dev/null \
+      || { echo "ansible-playbook --syntax-check berth.compose.$playbook failed"; ok=0; }
+  done
+  record "collection build/install" "$ok" $((1 - ok)) $((SECONDS - start))
+}
+
 scenarios() { find molecule -mindepth 2 -maxdepth 2 -name molecule.yml | cut -d/ -f2 | sort; }
 
 run_molecule() {
@@ -81,12 +103,13 @@ run_molecule() {
 stage=${1:-all}
 shift || true
 case "$stage" in
-  all) run_lint; run_unit; run_sanity; run_molecule ;;
+  all) run_lint; run_unit; run_sanity; run_build; run_molecule ;;
   lint) run_lint ;;
   unit) run_unit ;;
   sanity) run_sanity ;;
+  build) run_build ;;
   molecule) run_molecule "$@" ;;
-  *) echo "usage: $0 all|lint|unit|sanity|molecule [scenario ...]" >&2; exit 2 ;;
+  *) echo "usage: $0 all|lint|unit|sanity|build|molecule [scenario ...]" >&2; exit 2 ;;
 esac
 
 banner "summary"
