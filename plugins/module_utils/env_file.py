@@ -295,30 +295,27 @@ def format_mode(mode):
     return "%04o" % mode
 
 
-def resolve_uid(owner):
-    """uid for a user name or numeric id; None when ``owner`` is None."""
-    if owner is None or owner == "":
+def _resolve_id(name, lookup, kind):
+    """Numeric id for a name or a numeric string via ``lookup``; None when ``name`` is unset."""
+    if name is None or name == "":
         return None
-    text = str(owner)
+    text = str(name)
     if text.isdigit():
         return int(text)
     try:
-        return pwd.getpwnam(text).pw_uid
+        return lookup(text)
     except KeyError:
-        raise EnvFileError("owner %s does not exist on the host" % text)
+        raise EnvFileError("%s %s does not exist on the host" % (kind, text))
+
+
+def resolve_uid(owner):
+    """uid for a user name or numeric id; None when ``owner`` is None."""
+    return _resolve_id(owner, lambda name: pwd.getpwnam(name).pw_uid, "owner")
 
 
 def resolve_gid(group):
     """gid for a group name or numeric id; None when ``group`` is None."""
-    if group is None or group == "":
-        return None
-    text = str(group)
-    if text.isdigit():
-        return int(text)
-    try:
-        return grp.getgrnam(text).gr_gid
-    except KeyError:
-        raise EnvFileError("group %s does not exist on the host" % text)
+    return _resolve_id(group, lambda name: grp.getgrnam(name).gr_gid, "group")
 
 
 def user_name(uid):
