@@ -142,11 +142,6 @@ changed:
   returned: always
   type: bool
   sample: true
-path:
-  description: The lock file.
-  returned: always
-  type: str
-  sample: /opt/app/.berth/deploy.lock
 token:
   description:
     - With O(state=acquired), the token of the lock now held; pass it to O(state=released). In check mode, the token
@@ -231,10 +226,10 @@ def main():
     path = p["path"]
     for name in ("ttl", "wait"):
         if p[name] < 0:
-            module.fail_json(msg="%s must be 0 or more seconds, got %d" % (name, p[name]), path=path,
+            module.fail_json(msg="%s must be 0 or more seconds, got %d" % (name, p[name]),
                              lock=None, stale=None, waited=0.0, changed=False)
     if p["state"] == "acquired" and p["ttl"] == 0:
-        module.fail_json(msg="ttl must be more than 0 seconds", path=path, lock=None, stale=None, waited=0.0,
+        module.fail_json(msg="ttl must be more than 0 seconds", lock=None, stale=None, waited=0.0,
                          changed=False)
     try:
         if p["state"] == "acquired":
@@ -254,16 +249,16 @@ def main():
         else:
             outcome = release(path, token=p["token"], force=p["force"], check_mode=module.check_mode)
     except LockHeld as exc:
-        module.fail_json(msg=str(exc), path=path, lock=exc.holder, stale=None, waited=exc.waited, changed=False)
+        module.fail_json(msg=str(exc), lock=exc.holder, stale=None, waited=exc.waited, changed=False)
     except LockError as exc:
-        module.fail_json(msg=str(exc), path=path, lock=exc.holder, stale=None, waited=0.0, changed=False)
+        module.fail_json(msg=str(exc), lock=exc.holder, stale=None, waited=0.0, changed=False)
     except OSError as exc:
-        module.fail_json(msg="deploy lock %s: %s" % (path, exc.strerror or exc), path=path, lock=None, stale=None,
+        module.fail_json(msg="deploy lock %s: %s" % (path, exc.strerror or exc), lock=None, stale=None,
                          waited=0.0, changed=False)
 
     for warning in outcome.warnings:
         module.warn(warning)
-    module.exit_json(changed=outcome.changed, path=path, token=outcome.token, lock=outcome.lock,
+    module.exit_json(changed=outcome.changed, token=outcome.token, lock=outcome.lock,
                      stale=outcome.stale, waited=outcome.waited, msg=outcome.msg)
 
 

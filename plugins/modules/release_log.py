@@ -170,11 +170,6 @@ changed:
   returned: always
   type: bool
   sample: true
-path:
-  description: The release log file.
-  returned: always
-  type: str
-  sample: /opt/app/releases.jsonl
 record:
   description: With O(state=append), the record as written (or, in check mode, as it would be), with C(id) and
     C(started) filled in.
@@ -237,18 +232,18 @@ from ansible_collections.berth.compose.plugins.module_utils.release_log import (
 def _append(module, path):
     params = module.params
     if params["record"] is None:
-        module.fail_json(msg="record is required when state=append", path=path, changed=False)
+        module.fail_json(msg="record is required when state=append", changed=False)
     try:
         record = prepare_record(params["record"])
         mode = parse_mode(params["mode"])
     except ReleaseLogError as exc:
-        module.fail_json(msg=str(exc), path=path, changed=False)
+        module.fail_json(msg=str(exc), changed=False)
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory) and not module.check_mode:
-        module.fail_json(msg="directory %s of the release log (path) does not exist" % directory, path=path,
+        module.fail_json(msg="directory %s of the release log (path) does not exist" % directory,
                          changed=False)
     line = encode(record)
-    result = dict(changed=True, path=path, record=record)
+    result = dict(changed=True, record=record)
     if module._diff:
         result["diff"] = dict(before="", after=line, before_header=path, after_header=path)
     if module.check_mode:
@@ -258,9 +253,9 @@ def _append(module, path):
         gid = resolve_gid(params["group"])
         append_record(path, line, mode, uid, gid)
     except ReleaseLogError as exc:
-        module.fail_json(msg=str(exc), path=path, changed=False)
+        module.fail_json(msg=str(exc), changed=False)
     except OSError as exc:
-        module.fail_json(msg="could not append to the release log %s: %s" % (path, exc.strerror or exc), path=path,
+        module.fail_json(msg="could not append to the release log %s: %s" % (path, exc.strerror or exc),
                          changed=False)
     module.exit_json(**result)
 
@@ -269,22 +264,22 @@ def _query(module, path):
     params = module.params
     state = params["state"]
     if state == "images" and not params["commit"]:
-        module.fail_json(msg="commit is required when state=images", path=path, changed=False)
+        module.fail_json(msg="commit is required when state=images", changed=False)
     for name in ("limit", "keep"):
         if params[name] < 0:
-            module.fail_json(msg="%s must be 0 or more, got %d" % (name, params[name]), path=path, changed=False)
+            module.fail_json(msg="%s must be 0 or more, got %d" % (name, params[name]), changed=False)
     try:
         records, skipped = read_log(path)
         answer = run_query(records, state, before=params["before"], commit=params["commit"],
                            limit=params["limit"], keep=params["keep"])
     except ReleaseLogError as exc:
-        module.fail_json(msg=str(exc), path=path, changed=False)
+        module.fail_json(msg=str(exc), changed=False)
     except OSError as exc:
-        module.fail_json(msg="could not read the release log %s: %s" % (path, exc.strerror or exc), path=path,
+        module.fail_json(msg="could not read the release log %s: %s" % (path, exc.strerror or exc),
                          changed=False)
     for number, reason in skipped:
         module.warn("release log %s line %d skipped: %s" % (path, number, reason))
-    result = dict(changed=False, path=path, result=answer, skipped_lines=[number for number, _reason in skipped])
+    result = dict(changed=False, result=answer, skipped_lines=[number for number, _reason in skipped])
     if state in ("current", "last_good"):
         result["commit"] = answer.get("serving_commit") if answer else None
     module.exit_json(**result)

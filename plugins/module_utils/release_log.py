@@ -1,0 +1,391 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 berth.compose contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The release log: one JSON object per line, one line per deploy, rollback, reconcile or task.
+
+Pure logic for the ``berth.compose.release_log`` module; no Ansible imports.
+
+Why it is built this way:
+
+* a record is validated against a closed list of fields before it is written,
+  so a caller can never put a secret (or a whole Ansible result) in the log;
+* an append is one ``write`` of one line on an ``O_APPEND`` descriptor, under an
+  exclusive ``flock`` on the file itself, followed by ``fsync``: concurrent
+  appenders queue up and lines never interleave;
+* a power loss can still leave a truncated last line. Readers skip any line
+  that is not a JSON object (reporting its number) and the next append starts
+  on a fresh line, so one bad line never hides or corrupts the next record;
+* the queries are plain functions over the list of records, oldest first.
+"""
+
+import errno
+import fcntl
+import json
+import os
+import secrets
+import stat
+import time
+from collections.abc import Mapping
+
+from ansible_collections.berth.compose.plugins.module_utils.env_file import (
+    EnvFileError,
+    parse_mode as _env_parse_mode,
+    resolve_gid as _env_resolve_gid,
+    resolve_uid as _env_resolve_uid,
+)
+
+KINDS = ("deploy", "rollback", "reconcile", "task")
+OUTCOMES = ("ok", "rolled_back", "failed", "hook_failed")
+QUERIES = ("current", "last_good", "history", "images", "retained")
+DEFAULT_MODE = 0o640
+MIN_SHA_PREFIX = 7
+
+
+class ReleaseLogError(Exception):
+    """A problem the module reports as a failure."""
+
+
+# --------------------------------------------------------------------------- records
+
+def _is_str(value):
+    return isinstance(value, str)
+
+
+def _opt_str(value):
+    return value is None or isinstance(value, str)
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _opt_number(value):
+    return value is None or _is_number(value)
+
+
+def _str_list(value):
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _name_or_mapping_list(value):
+    return isinstance(value, list) and all(isinstance(item, (str, Mapping)) for item in value)
+
+
+def _str_map(value):
+    return isinstance(value, Mapping) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+
+
+def _number_map(value):
+    return isinstance(value, Mapping) and all(isinstance(k, str) and _is_number(v) for k, v in value.items())
+
+
+def _gate(value):
+    if value is None or isinstance(value, str):
+        return True
+    return isinstance(value, Mapping) and isinstance(value.get("passed", False), bool)
+
+
+def _opt_bool(value):
+    return value is None or isinstance(value, bool)
+
+
+# name -> (check, what the check wants, default when missing); the order is the order in the file.
+FIELDS = (
+    ("id", _is_str, "a string", None),
+    ("kind", lambda v: v in KINDS, "one of " + ", ".join(KINDS), None),
+    ("ref", _opt_str, "a string or null", None),
+    ("from_commit", _opt_str, "a string or null", None),
+    ("to_commit", _opt_str, "a string or null", None),
+    ("serving_commit", _opt_str, "a string or null", None),
+    ("services_built", _str_list, "a list of service names", list),
+    ("services_recreated", _str_list, "a list of service names", list),
+    ("services_deferred", _str_list, "a list of service names", list),
+    ("images", _str_map, "a mapping of service name to image", dict),
+    ("migrations", _name_or_mapping_list, "a list of names or mappings", list),
+    ("hooks", _name_or_mapping_list, "a list of names or mappings", list),
+    ("gate", _gate, "null, a string or a mapping whose 'passed' is a boolean", None),
+    ("outcome", lambda v: v in OUTCOMES, "one of " + ", ".join(OUTCOMES), None),
+    ("started", _is_str, "a string (UTC ISO time)", None),
+    ("duration_s", _opt_number, "a number of seconds or null", None),
+    ("steps", _number_map, "a mapping of step name to seconds", dict),
+    ("operator", _opt_str, "a string or null", None),
+    ("pinned", _opt_bool, "a boolean or null", None),
+    ("message", _opt_str, "a string or null", None),
+)
+FIELD_NAMES = tuple(name for name, _check, _want, _default in FIELDS)
+REQUIRED = ("kind", "outcome")
+
+
+def iso_now(now):
+    """UTC ISO 8601 to the second with a Z."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
+
+
+def new_id(now, random_hex=None):
+    """``20261123T150000.123456Z-4f3a2b``: sorts by time; the random part separates same-microsecond ids."""
+    micro = int(round((now - int(now)) * 1000000)) % 1000000
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(int(now)))
+    return "%s.%06dZ-%s" % (stamp, micro, random_hex or secrets.token_hex(3))
+
+
+def prepare_record(record, now=None, random_hex=None):
+    """A validated copy of ``record`` with defaults filled in, fields in file order.
+
+    Raises ReleaseLogError naming every unknown, missing or mistyped field (never a value).
+    """
+    if not isinstance(record, Mapping):
+        raise ReleaseLogError("record must be a mapping of the documented fields")
+    unknown = sorted(str(key) for key in record if key not in FIELD_NAMES)
+    if unknown:
+        raise ReleaseLogError("record has unknown fields: %s (allowed: %s)" % (", ".join(unknown), ", ".join(FIELD_NAMES)))
+    missing = [name for name in REQUIRED if record.get(name) is None]
+    if missing:
+        raise ReleaseLogError("record lacks required fields: %s" % ", ".join(missing))
+    now = time.time() if now is None else now
+    result = {}
+    problems = []
+    for name, check, want, default in FIELDS:
+        value = record.get(name)
+        if value is None:
+            if name == "id":
+                value = new_id(now, random_hex)
+            elif name == "started":
+                value = iso_now(now)
+            elif default is not None:
+                value = default()
+        if not check(value):
+            problems.append("%s must be %s" % (name, want))
+            continue
+        result[name] = _plain(value)
+    if problems:
+        raise ReleaseLogError("record fields are invalid: %s" % "; ".join(problems))
+    return result
+
+
+def _plain(value):
+    """Mappings become plain dicts (JSON-ready); everything else passes through."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+def encode(record):
+    """The record as one line of JSON, newline included; no newline can hide inside it."""
+    return json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n"
+
+
+def parse_lines(text):
+    """``(records, skipped)`` from the file's text; skipped is ``[(line number, reason)]``.
+
+    A blank line is ignored silently; anything else that is not a JSON object is skipped.
+    """
+    records = []
+    skipped = []
+    lines = text.split("\n")
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except ValueError:
+            skipped.append((number, "not a complete JSON line (truncated by an interrupted write, or corrupt)"))
+            continue
+        if not isinstance(data, dict):
+            skipped.append((number, "not a JSON object"))
+            continue
+        records.append(data)
+    return records, skipped
+
+
+# --------------------------------------------------------------------------- files
+
+def parse_mode(mode):
+    try:
+        return _env_parse_mode(DEFAULT_MODE if mode is None else mode)
+    except EnvFileError as exc:
+        raise ReleaseLogError(str(exc))
+
+
+def resolve_uid(owner):
+    try:
+        return _env_resolve_uid(owner)
+    except EnvFileError as exc:
+        raise ReleaseLogError(str(exc))
+
+
+def resolve_gid(group):
+    try:
+        return _env_resolve_gid(group)
+    except EnvFileError as exc:
+        raise ReleaseLogError(str(exc))
+
+
+def read_log(path):
+    """``(records, skipped)`` of the log at ``path`` under a shared flock; a missing file is an empty log."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return [], []
+        raise
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ReleaseLogError("release log %s is not a regular file" % path)
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        chunks = []
+        while True:
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    return parse_lines(b"".join(chunks).decode("utf-8", errors="replace"))
+
+
+def append_record(path, line, mode=DEFAULT_MODE, uid=None, gid=None):
+    """Append ``line`` (from encode) to ``path`` as one write under an exclusive flock, then fsync.
+
+    Creates the file with ``mode``; brings mode, owner and group in line on every append.
+    """
+    if not line.endswith("\n") or "\n" in line[:-1]:
+        raise ReleaseLogError("a release log line must be exactly one line")
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, mode)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ReleaseLogError("release log %s is not a regular file" % path)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        size = os.fstat(fd).st_size
+        data = line.encode("utf-8")
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            data = b"\n" + data  # a cut last line stays alone, the new record stays readable
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        os.fsync(fd)
+        if (uid is not None and st.st_uid != uid) or (gid is not None and st.st_gid != gid):
+            os.fchown(fd, -1 if uid is None else uid, -1 if gid is None else gid)
+        if stat.S_IMODE(st.st_mode) != mode:
+            os.fchmod(fd, mode)  # after chown, which may clear setgid bits
+    finally:
+        os.close(fd)  # also drops the flock
+
+
+# --------------------------------------------------------------------------- queries
+
+def commit_matches(value, wanted):
+    """Same commit: equal, or one a prefix of the other of at least MIN_SHA_PREFIX characters."""
+    if not value or not wanted:
+        return False
+    value = str(value).lower()
+    wanted = str(wanted).lower()
+    if value == wanted:
+        return True
+    shorter = min(len(value), len(wanted))
+    return shorter >= MIN_SHA_PREFIX and (value.startswith(wanted) or wanted.startswith(value))
+
+
+def gate_failed(gate):
+    if isinstance(gate, Mapping):
+        return gate.get("passed") is False
+    return isinstance(gate, str) and gate.lower() == "failed"
+
+
+def is_good(record):
+    """A release that served and passed (or skipped) its gate."""
+    return record.get("outcome") == "ok" and bool(record.get("serving_commit")) and not gate_failed(record.get("gate"))
+
+
+def current(records):
+    """The last record stating what serves now, or None."""
+    for record in reversed(records):
+        if record.get("serving_commit"):
+            return record
+    return None
+
+
+def _start_of(records, before):
+    """Index to search backwards from (exclusive) and the commit to avoid, for last_good's ``before``."""
+    for index in range(len(records) - 1, -1, -1):
+        if records[index].get("id") == before:
+            return index, records[index].get("serving_commit") or records[index].get("to_commit")
+    # The release that put ``before`` in service: its latest deploy/reconcile, so a rollback to it does not count.
+    for kinds in (("deploy", "reconcile"), None):
+        for index in range(len(records) - 1, -1, -1):
+            record = records[index]
+            if kinds and record.get("kind") not in kinds:
+                continue
+            if commit_matches(record.get("serving_commit"), before):
+                return index, before
+    return len(records), before
+
+
+def last_good(records, before=None):
+    """The last good record; with ``before``, the last good one of another commit before that release."""
+    if not before:
+        for record in reversed(records):
+            if is_good(record):
+                return record
+        return None
+    end, avoid = _start_of(records, before)
+    for record in reversed(records[:end]):
+        if is_good(record) and not commit_matches(record.get("serving_commit"), avoid):
+            return record
+    return None
+
+
+def history(records, limit=0):
+    """Records newest first, at most ``limit`` (0 = all)."""
+    newest_first = list(reversed(records))
+    return newest_first[:limit] if limit else newest_first
+
+
+def images(records, commit):
+    """Service -> image of the latest record of release ``commit`` that recorded images."""
+    for record in reversed(records):
+        if commit_matches(record.get("to_commit"), commit) and record.get("images"):
+            return dict(record["images"])
+    return {}
+
+
+def retained(records, keep):
+    """Commits retention keeps, newest first: the newest ``keep`` release commits, the current and the last good."""
+    ordered = []
+    for record in reversed(records):
+        for name in ("serving_commit", "to_commit"):
+            commit = record.get(name)
+            if commit and commit not in ordered:
+                ordered.append(commit)
+    keep_set = set(ordered[:keep])
+    for record in (current(records), last_good(records)):
+        if record and record.get("serving_commit"):
+            keep_set.add(record["serving_commit"])
+    return [commit for commit in ordered if commit in keep_set]
+
+
+def run_query(records, state, before=None, commit=None, limit=0, keep=5):
+    """Dispatch one of QUERIES by name."""
+    if state == "current":
+        return current(records)
+    if state == "last_good":
+        return last_good(records, before)
+    if state == "history":
+        return history(records, limit)
+    if state == "images":
+        if not commit:
+            raise ReleaseLogError("commit is required when state=images")
+        return images(records, commit)
+    if state == "retained":
+        return retained(records, keep)
+    raise ReleaseLogError("unknown query %r (one of %s)" % (state, ", ".join(QUERIES)))
+
+
+__all__ = [
+    "FIELD_NAMES", "KINDS", "OUTCOMES", "QUERIES", "ReleaseLogError", "append_record", "commit_matches", "current",
+    "encode", "gate_failed", "history", "images", "is_good", "last_good", "new_id", "parse_lines", "parse_mode",
+    "prepare_record", "read_log", "resolve_gid", "resolve_uid", "retained", "run_query",
+]
