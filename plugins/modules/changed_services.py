@@ -1,114 +1,95 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright (c) 2026 berth.compose contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 ---
 module: changed_services
-short_description: Decide which compose services to build, recreate or fully redeploy from changed paths
+short_description: Decide which compose services to build, recreate or fully redeploy from a change
 version_added: 0.1.0
 author:
   - berth.compose contributors (@berth-compose)
 description:
-  - Maps the paths changed between the deployed commit (O(from_ref)) and the target (O(to_ref)), or an
-    explicit list of O(paths), to a deploy plan for a Docker Compose project - services to build,
-    services to recreate without a build, whether a full deploy is needed, hooks to run - and gives a
-    reason for every path.
-  - Read-only. It runs C(git rev-parse), C(git merge-base), C(git diff) and C(git show) in O(project_dir)
-    and never changes the repository, the work tree or any container. It always returns C(changed=false).
-  - "B(Matching is every-match.) Each changed path is checked against B(every) rule; the actions of all
-    rules that claim it are unioned. Two overlapping rules (C(api/**) -> build api and
-    C(api/shared/**) -> build worker) both apply to C(api/shared/x.py). First-match would silently
-    drop one of them, which is the bug an operator does not see until production runs stale code."
-  - "B(Rules override defaults.) Paths that no rule claims fall back to defaults derived from the compose
-    project itself (see O(use_compose_defaults)): a service with a C(build) section claims everything
-    under its build context plus its dockerfile and additional contexts (-> build); its C(env_file)s,
-    bind-mounted host paths and the files of its C(configs)/C(secrets) (-> recreate); the project's
-    C(.env) next to the first compose file (-> recreate all, it feeds interpolation); the compose files
-    (-> recreate only the services whose configuration differs between O(from_ref) and O(to_ref),
-    rebuild those whose C(build) section changed). A path claimed by a rule, even by an C(ignore) rule,
-    never consults the defaults."
-  - "B(Globs) are anchored at O(project_dir) and C(/)-separated. C(*) and C(?) never cross C(/);
-    C(**) as a whole segment matches zero or more directories (C(dashboard/**) is everything below
-    C(dashboard), C(**/*.md) is any Markdown file, C(*.md) only top-level ones); C([a-z]), C([!a-z]),
-    C({a,b}) and C(\\) escapes work; a trailing C(/) means the whole directory; dotfiles match like any
-    other file. A malformed glob (unclosed C([) or C({), C(**) glued to other characters, a leading C(!))
-    fails the task."
-  - "B(exclude really excludes.) A rule claims a path when one of its C(paths) matches and none of its
-    C(exclude) globs does; order inside the lists does not matter. This avoids the well-known trap of
-    C(!pattern) lines in path filters, where negations are evaluated line by line (a later positive line
-    re-includes the path) or, in some tools, ORed with the other lines so that C(!docs/**) matches every
-    path outside docs. Exclusion is per rule, not global: an excluded path can still be claimed by
-    another rule, and when no rule claims it the compose defaults apply (a Markdown file inside the web
-    build context still rebuilds web, because it is part of the image). To make such a path need nothing,
-    write an C(ignore) rule for it. The reason then says which rule excluded it."
-  - "B(Actions) of a rule: C(build) (services to rebuild and recreate), C(restart) (recreate without a
-    build), C(full: true) (every service with a build is rebuilt and every service recreated), C(hooks)
-    (names the deploy runs afterwards; returned in rule order, de-duplicated, since hooks often depend on
-    each other), C(ignore: true) (the path needs nothing and is not unclaimed; an ignore rule never cancels
-    another rule's action - to skip C(frontend/README.md) while C(frontend/**) builds frontend, exclude
-    C(**/*.md) from the frontend rule and let the ignore rule claim it). C(build)/C(restart)
-    accept a list, a comma-separated string or C(all). A service named in C(build) that has no C(build)
-    section is recreated instead. A service both built and recreated is listed only under RV(build).
-    A rule needs C(paths) and at least one action; C(ignore) cannot be combined with other actions."
-  - "B(Git.) Renames count both the old and the new path; deletions count like any change; a merge
-    commit is handled by diffing the two commits (C(git diff from to)), not by walking history. When
-    O(from_ref) is omitted, unknown to the repository (shallow clone, rewritten history) or not an
-    ancestor of O(to_ref) (force-push, moving backwards), nobody can tell what changed, so the plan is a
-    full deploy with that reason in RV(full_reasons), and every hook named in any rule is returned."
-  - "B(full) replaces the service lists: RV(build) becomes every service with a build section and
-    RV(restart) every other service, so a caller can always use the two lists directly."
+  - Plans a deploy of a Docker Compose project from the paths changed between the deployed commit
+    (O(from_ref)) and the target (O(to_ref)), or from an explicit list of O(paths) - services to build,
+    services to recreate without a build, whether a full deploy is needed, hooks to run - with a reason
+    for every path.
+  - The project is rendered by Compose itself (C(docker compose config --format json), with the same
+    O(compose_project), O(compose_files) and O(env_file) as the app), once for each side of the change.
+    Services whose rendered configuration differs between the sides are rebuilt (changed C(build)
+    section) or recreated (anything else, such as an env file value or an interpolated image tag).
+  - Paths that no rule claims fall back to claims derived from the rendered project - build contexts,
+    dockerfiles and additional contexts (build), env files, bind-mount sources and C(configs)/C(secrets)
+    files (recreate), the compose files and the project C(.env) (their effect is the comparison above).
+  - Rules add to or override those claims. Every rule matching a path applies; C(exclude) removes a
+    path from its own rule only. Glob syntax - C(*), C(?), C(**), C([...]), C({a,b}), anchored at
+    O(project_dir).
+  - Read-only. It never changes the repository, its work tree, refs or any container; it always returns
+    C(changed=false).
 options:
   project_dir:
     description:
-      - The git work tree (or a directory inside one) holding the compose files. Changed paths,
-        globs and compose paths are all relative to it.
+      - The git work tree (or a directory inside one) holding the compose files; changed paths and globs
+        are relative to it.
     type: path
+    required: true
+  compose_project:
+    description: The compose project name (C(docker compose -p)), as the app runs with it.
+    type: str
     required: true
   compose_files:
     description:
-      - Compose files relative to O(project_dir), merged in order like repeated C(docker compose -f).
-      - Default is what C(docker compose) picks without C(-f) - the first of C(compose.yaml), C(compose.yml),
-        C(docker-compose.yaml), C(docker-compose.yml), plus its C(*.override.*) file when present.
-      - With refs, the files are read at O(to_ref) (and at O(from_ref) for the comparison), not from the
-        work tree, so the module can plan before the checkout moves.
+      - Compose files (C(-f)), relative to the rendered directory or absolute.
+      - Default is what C(docker compose) picks without C(-f) - the first of C(compose.yaml),
+        C(compose.yml), C(docker-compose.yaml), C(docker-compose.yml), plus its C(.override) file.
     type: list
     elements: str
     default: []
+  env_file:
+    description: The env file passed as C(--env-file) to every rendering, as the app runs with it.
+    type: path
+  environment:
+    description:
+      - Variables added to the environment of C(docker compose config), for C(${VAR}) interpolation.
+      - Each side also gets C(BERTH_COMMIT) (its commit), C(BERTH_SHORT_SHA) (the first 12 characters)
+        and C(BERTH_REF) (O(from_ref) or O(to_ref) as given), overriding values given here.
+      - Not secret; secrets belong in O(env_file).
+    type: dict
+    default: {}
   from_ref:
     description:
       - The deployed commit (any git revision). Omitted, unknown or not an ancestor of O(to_ref) means a
-        full deploy, with the reason returned.
-      - Mutually exclusive with O(paths).
+        full deploy, with the reason in RV(full_reasons).
     type: str
   to_ref:
-    description:
-      - The revision to deploy.
+    description: The revision to deploy.
     type: str
     default: HEAD
+  from_dir:
+    description:
+      - A directory holding the tree of O(from_ref), such as its release directory, rendered as the from
+        side. Default is a temporary export of the commit.
+    type: path
+  to_dir:
+    description:
+      - A directory holding the tree of O(to_ref), rendered as the to side. Default is a temporary export
+        of the commit.
+    type: path
   paths:
     description:
-      - The changed paths, given instead of asking git. Compose files are then read from the work tree,
-        and a changed compose file means a full deploy because its previous version is unknown.
-      - Mutually exclusive with O(from_ref).
+      - The changed paths, given instead of asking git. The work tree (O(project_dir)) is rendered once;
+        with no previous side to compare, a changed compose file or project C(.env) means a full deploy.
     type: list
     elements: str
   services:
     description:
-      - Operator override, a list, a comma-separated string or C(all). Explicit names win over the
-        computed lists - named services with a build section are built, the others recreated; C(all) is
-        a full deploy. An unknown name fails the task, listing the valid ones.
-      - RV(reasons), RV(unclaimed) and RV(hooks) are still computed from the paths, but O(unclaimed=fail)
-        does not fail, because the operator chose the services.
+      - Operator override - a list, a comma-separated string or C(all). Named services with a build
+        section are built, the others recreated; C(all) is a full deploy. An unknown name fails,
+        listing the services of the project.
+      - RV(reasons), RV(unclaimed) and RV(hooks) are still computed, and O(unclaimed=fail) does not fail.
     type: raw
   rules:
-    description:
-      - Ordered rules. Every rule that matches a path applies (every-match, see above).
+    description: Ordered rules; every rule that matches a path applies.
     type: list
     elements: dict
     default: []
@@ -124,10 +105,13 @@ options:
         description: Globs removing paths from this rule only (a string or a list).
         type: raw
       build:
-        description: Services to build and recreate; a list, a comma string or C(all) (every service with a build).
+        description: Services to build and recreate - a list, a comma string or C(all) (every service with a build).
+        type: raw
+      recreate:
+        description: Services to recreate without a build - a list, a comma string or C(all).
         type: raw
       restart:
-        description: Services to recreate without a build; a list, a comma string or C(all).
+        description: Renamed to O(rules[].recreate); a rule that still uses it fails with a message saying so.
         type: raw
       full:
         description: The path needs a full deploy.
@@ -137,126 +121,100 @@ options:
         description: Hook names the deploy runs after the services are up (a string or a list).
         type: raw
       ignore:
-        description: The path needs nothing; it is reported as ignored, not unclaimed.
+        description: The path needs nothing; it is reported as ignored, not unclaimed. Cannot be combined with an action.
         type: bool
         default: false
   unclaimed:
     description:
-      - What a path claimed by no rule and no compose default means.
-      - V(ignore) reports it in RV(unclaimed) and RV(reasons) and does nothing; V(full) makes the plan a full
-        deploy; V(fail) fails the task listing the paths (the plan is still returned).
+      - What a path claimed by no rule and no compose default means. V(ignore) reports it in RV(unclaimed);
+        V(full) makes the plan a full deploy; V(fail) fails the task listing the paths (the plan is still returned).
     type: str
     choices: [ignore, full, fail]
     default: ignore
   use_compose_defaults:
-    description:
-      - Derive default claims from the compose project (build contexts, dockerfiles, env_files, bind
-        mounts, configs/secrets files, the project C(.env), the compose files). With V(false) only
-        O(rules) claim paths.
+    description: Derive claims from the rendered project. With V(false) only O(rules) claim paths.
     type: bool
     default: true
-  variables:
-    description:
-      - Values for C(${VAR}) interpolation in compose paths. Unset variables use the C(${VAR:-default})
-        or C(${VAR-default}) default, or become empty as in C(docker compose).
-      - Only path-related variables are needed; do not pass secrets, the values are not hidden.
-    type: dict
-    default: {}
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads; check mode returns the same plan.
-  diff_mode:
-    support: none
-    description: Nothing is changed, so there is no diff.
-  platform:
-    support: full
-    platforms: posix
-    description: Runs where the git work tree is, usually the VM; needs the git command there.
+extends_documentation_fragment:
+  - berth.compose.attributes
+  - berth.compose.attributes.read_only
 requirements:
   - git
-  - PyYAML (python3-yaml)
+  - Docker CLI with the Compose v2 plugin (C(docker compose config --format json))
 notes:
-  - The module never runs C(docker compose config); it compares the parsed YAML, with top-level networks,
-    volumes, configs and secrets a service refers to counted as part of that service.
-  - Outputs are deterministic. All lists are sorted, except RV(hooks), which keeps rule order.
+  - The rendered configuration holds the env file's values; it is never returned, logged or written.
+    Services are compared by hashes of it, with the rendering directory replaced by a placeholder.
+  - A temporary export of a commit gets a C(.env) link to O(env_file) when it has none, as release
+    directories do, so both sides render alike.
+  - Services in inactive profiles are not rendered, so they are neither claimed nor planned.
+  - A service whose image name changes (for example C(app-web:${BERTH_SHORT_SHA})) is listed under
+    RV(recreate) unless its C(build) section changed; the deploy provides that image.
+  - A full deploy lists every service with a build section in RV(build) and every other one in RV(recreate).
+  - Lists are sorted, except RV(hooks), which keeps rule order. The reasoning behind every-match rules and
+    C(exclude) is in the collection's C(docs/decisions.md).
+seealso:
+  - module: berth.compose.health_gate
 """
 
 EXAMPLES = r"""
 - name: Plan the deploy from the recorded commit to the fetched target
   berth.compose.changed_services:
     project_dir: /opt/app/repo
+    compose_project: app
     compose_files: [compose.yaml]
+    env_file: /opt/app/shared/.env
     from_ref: "{{ deployed_commit | default(omit) }}"
     to_ref: origin/main
-    unclaimed: ignore
   register: plan
 
-# The practice of a hand-written "what to rebuild" table, as rules.
-# dashboard/README.md: excluded from rule 1; no other rule claims it, so the compose default applies
-# (it is inside web's build context) - add it to the ignore rule if it really needs nothing.
-- name: Plan with explicit rules
+- name: Plan between two existing release directories, with a hand-written table of rules
   berth.compose.changed_services:
     project_dir: /opt/app/repo
+    compose_project: app
     compose_files: [docker-compose.prod.yml]
+    env_file: /opt/app/shared/.env
     from_ref: "{{ deployed_commit }}"
-    to_ref: HEAD
+    from_dir: "/opt/app/releases/{{ deployed_commit }}"
+    to_ref: "{{ target_commit }}"
+    to_dir: "/opt/app/releases/{{ target_commit }}"
     rules:
       - paths: ["dashboard/**"]
         exclude: ["dashboard/**/*.md"]
         build: [web]
-      - paths: ["api/**"]
-        build: api
       - paths: ["docker-compose.prod.yml", ".env"]
-        restart: all          # up -d without --build
+        recreate: all
       - name: metrics definitions
         paths: ["db/metrics/**"]
         full: true
         hooks: [compute_metrics, refresh_benchmarks]
       - paths: ["docs/**", "*.md"]
         ignore: true
-    unclaimed: full           # a path nobody thought about redeploys everything
+    unclaimed: full
   register: plan
 
-# Overlapping rules both apply (every-match): api/shared/x.py builds api AND worker.
-- name: Plan for shared code used by two services
+- name: Plan for explicit paths; overlapping rules both apply, so api/shared/x.py builds api and worker
   berth.compose.changed_services:
     project_dir: /opt/app/repo
+    compose_project: app
     paths: [api/shared/x.py]
     rules:
-      - paths: "api/**"
-        build: api
-      - paths: "api/shared/**"
-        build: worker
-
-# Surfaces: frontend-only, backend-only, full, docs-only skip.
-- name: Plan by release surface
-  berth.compose.changed_services:
-    project_dir: /opt/app/repo
-    from_ref: "{{ deployed_commit }}"
-    rules:
-      - {paths: "frontend/**", build: frontend}
-      - {paths: "backend/**", build: backend}
-      - {paths: [".env.production.example", "docker-compose.prod.yml"], full: true}
-      - {paths: ["docs/**", "**/*.md"], ignore: true}
-    unclaimed: fail           # make the author add a rule for new top-level paths
+      - {paths: "api/**", build: api}
+      - {paths: "api/shared/**", build: worker}
 
 - name: Operator override, whatever changed
   berth.compose.changed_services:
     project_dir: /opt/app/repo
+    compose_project: app
     paths: []
-    services: web,api         # or [web, api], or all
+    services: web,api
   register: plan
-
-- name: Show the plan
-  ansible.builtin.debug:
-    msg: "{{ plan.summary }}"
 
 - name: Build and recreate only what changed
   ansible.builtin.command:
-    cmd: "docker compose up -d --build --no-deps {{ plan.build | join(' ') }}"
+    argv: [docker, compose, -p, app, up, -d, --build, --no-deps, "{{ item }}"]
     chdir: /opt/app/repo
-  when: plan.build | length > 0 and not plan.full
+  loop: "{{ plan.build }}"
+  when: not plan.full
   changed_when: true
 """
 
@@ -267,9 +225,9 @@ build:
   type: list
   elements: str
   sample: [web]
-restart:
+recreate:
   description:
-    - Services to recreate without a build, sorted, never repeating a service from RV(build).
+    - Services to recreate without a build, sorted, never repeating one from RV(build).
       With RV(full), every service without a build section.
   returned: success
   type: list
@@ -299,13 +257,12 @@ unclaimed:
   elements: str
   sample: [tools/new-script.sh]
 reasons:
-  description: For every changed path, what claimed it and what it asks for (rules joined with C(; )).
+  description: For every changed path, what claimed it and what it asks for.
   returned: success
   type: dict
   sample:
     dashboard/app.js: "rule 1 (dashboard/**): build web"
-    compose.yaml: "default: compose file, service config changed: recreate api"
-    docs/intro.md: "rule 5 (docs/**, *.md): ignore"
+    compose.yaml: "default: compose.yaml (input of the rendered config), rendered config changed: recreate api"
     tools/x.sh: "unclaimed (policy: ignore)"
 summary:
   description: One line a person reads.
@@ -313,7 +270,7 @@ summary:
   type: str
   sample: "build [web], recreate [api]: 4 changed paths, 1 ignored, 1 unclaimed"
 from_commit:
-  description: The commit O(from_ref) resolved to, or null (paths given, or from_ref missing/unknown).
+  description: The commit O(from_ref) resolved to, or null (paths given, or from_ref missing or unknown).
   returned: success
   type: str
   sample: 3f2a9c1d0b7e4a5f6c8d9e0f1a2b3c4d5e6f7a8b
@@ -322,49 +279,80 @@ to_commit:
   returned: success
   type: str
   sample: 9b8a7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b
+services:
+  description: Every service of the project as rendered at the to side, sorted.
+  returned: success
+  type: list
+  elements: str
+  sample: [api, caddy, web, worker]
+buildable:
+  description: The services of RV(services) that have a build section, sorted.
+  returned: success
+  type: list
+  elements: str
+  sample: [api, web, worker]
+removed:
+  description: Services rendered at the from side but not at the to side, sorted (the deploy removes them).
+  returned: success
+  type: list
+  elements: str
+  sample: [legacy]
+config_changes:
+  description:
+    - Services whose rendered configuration differs between the two sides, with C(build), C(recreate) or
+      C(removed). Empty when nothing differs or when there is no previous side (O(paths), full deploy).
+  returned: success
+  type: dict
+  sample: {api: recreate, legacy: removed}
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.berth.compose.plugins.module_utils.changed_services import (
-    ChangedServicesError,
-    UnclaimedPathsError,
-    compute_plan,
+from ansible_collections.berth.compose.plugins.module_utils.change_plan import UnclaimedPathsError
+from ansible_collections.berth.compose.plugins.module_utils.change_rules import ChangedServicesError
+from ansible_collections.berth.compose.plugins.module_utils.changed_services import ChangeRequest, compute_plan
+from ansible_collections.berth.compose.plugins.module_utils.compose_cli import render_config
+
+RULE_SPEC = dict(
+    name=dict(type="str"),
+    paths=dict(type="raw", required=True),
+    exclude=dict(type="raw"),
+    build=dict(type="raw"),
+    recreate=dict(type="raw"),
+    restart=dict(type="raw"),
+    full=dict(type="bool", default=False),
+    hooks=dict(type="raw"),
+    ignore=dict(type="bool", default=False),
+)
+
+ARGUMENT_SPEC = dict(
+    project_dir=dict(type="path", required=True),
+    compose_project=dict(type="str", required=True),
+    compose_files=dict(type="list", elements="str", default=[]),
+    env_file=dict(type="path"),
+    environment=dict(type="dict", default={}),
+    from_ref=dict(type="str"),
+    to_ref=dict(type="str", default="HEAD"),
+    from_dir=dict(type="path"),
+    to_dir=dict(type="path"),
+    paths=dict(type="list", elements="str"),
+    services=dict(type="raw"),
+    rules=dict(type="list", elements="dict", default=[], options=RULE_SPEC),
+    unclaimed=dict(type="str", choices=["ignore", "full", "fail"], default="ignore"),
+    use_compose_defaults=dict(type="bool", default=True),
 )
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            project_dir=dict(type="path", required=True),
-            compose_files=dict(type="list", elements="str", default=[]),
-            from_ref=dict(type="str"),
-            to_ref=dict(type="str", default="HEAD"),
-            paths=dict(type="list", elements="str"),
-            services=dict(type="raw"),
-            rules=dict(type="list", elements="dict", default=[], options=dict(
-                name=dict(type="str"),
-                paths=dict(type="raw", required=True),
-                exclude=dict(type="raw"),
-                build=dict(type="raw"),
-                restart=dict(type="raw"),
-                full=dict(type="bool", default=False),
-                hooks=dict(type="raw"),
-                ignore=dict(type="bool", default=False),
-            )),
-            unclaimed=dict(type="str", choices=["ignore", "full", "fail"], default="ignore"),
-            use_compose_defaults=dict(type="bool", default=True),
-            variables=dict(type="dict", default={}),
-        ),
-        mutually_exclusive=[("from_ref", "paths")],
+        argument_spec=ARGUMENT_SPEC,
+        mutually_exclusive=[("paths", "from_ref"), ("paths", "from_dir"), ("paths", "to_dir")],
         supports_check_mode=True,
     )
-    p = module.params
+    params = dict(module.params)
+    request = ChangeRequest(use_defaults=params.pop("use_compose_defaults"), **params)
     try:
-        plan = compute_plan(
-            p["project_dir"], compose_files=p["compose_files"], from_ref=p["from_ref"], to_ref=p["to_ref"],
-            paths=p["paths"], services=p["services"], rules=p["rules"], unclaimed=p["unclaimed"],
-            use_defaults=p["use_compose_defaults"], variables=p["variables"])
+        plan = compute_plan(request, render=render_config)
     except UnclaimedPathsError as exc:
         module.fail_json(msg=str(exc), changed=False, **exc.plan.as_dict())
     except ChangedServicesError as exc:

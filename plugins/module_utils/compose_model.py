@@ -1,0 +1,190 @@
+# Copyright (c) 2026 berth.compose contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the planner reads from a project as Compose renders it (``docker compose config --format json``).
+
+Compose does include, extends, profiles, merging and interpolation; this module only reads
+the result: which host paths each service depends on (as claims for the planner) and a
+fingerprint of each service's configuration to compare two renderings.
+
+The rendered project holds secret values (the env file's). Nothing here returns or stores
+it: claims name paths and services, fingerprints are one-way hashes.
+"""
+
+import hashlib
+import json
+import os
+import posixpath
+
+from ansible_collections.berth.compose.plugins.module_utils.change_plan import Claim
+from ansible_collections.berth.compose.plugins.module_utils.change_rules import ChangedServicesError
+from ansible_collections.berth.compose.plugins.module_utils.pathglob import MatcherIndex, normalize_path
+
+# Stands in for the project directory in fingerprints: the two sides of a change are rendered
+# from different directories (release dirs, temporary exports), which must not count as a change.
+PROJECT_DIR_TOKEN = "<project-dir>"
+# Top-level sections whose entries a service refers to by name.
+REFERENCED_SECTIONS = ("networks", "volumes", "configs", "secrets")
+
+
+class ComposeError(ChangedServicesError):
+    """The compose project cannot be rendered or read."""
+
+
+def _path_forms(directory):
+    forms = {os.path.abspath(directory), os.path.realpath(directory)}
+    return sorted(forms, key=len, reverse=True)
+
+
+class RenderedProject:
+    """One rendered compose project, read in place. ``project_dir`` is where it was rendered from."""
+
+    def __init__(self, rendered, project_dir):
+        services = rendered.get("services") or {}
+        if not isinstance(services, dict):
+            raise ComposeError("the rendered compose project has no services mapping")
+        self._rendered = rendered
+        self._services = {str(name): svc if isinstance(svc, dict) else {} for name, svc in services.items()}
+        self._dirs = _path_forms(project_dir)
+
+    @property
+    def services(self):
+        return sorted(self._services)
+
+    @property
+    def buildable(self):
+        return sorted(n for n, s in self._services.items() if s.get("build") is not None)
+
+    # ------------------------------------------------------------------ paths
+
+    def relative(self, path):
+        """An absolute rendered path -> relative to the project dir ('' for the dir), None if outside."""
+        if not isinstance(path, str) or not path.startswith("/"):
+            return None
+        path = posixpath.normpath(path)
+        for directory in self._dirs:
+            if path == directory:
+                return ""
+            if path.startswith(directory.rstrip("/") + "/"):
+                return normalize_path(path[len(directory.rstrip("/")) + 1:])
+        return None
+
+    def _top(self, section, name):
+        entries = self._rendered.get(section) or {}
+        return entries.get(name) if isinstance(entries, dict) else None
+
+    def service_paths(self, name):
+        """``(relative path, claim)`` for every host path service ``name`` reads (None: outside)."""
+        svc = self._services[name]
+        build = svc.get("build")
+        if isinstance(build, dict):
+            yield from self._build_paths(name, build)
+        for item in svc.get("env_file") or []:
+            path = item.get("path") if isinstance(item, dict) else item
+            yield self.relative(path), Claim(name, "recreate", "env_file of %s" % name)
+        for volume in svc.get("volumes") or []:
+            if isinstance(volume, dict) and volume.get("type") == "bind":
+                yield self.relative(volume.get("source")), Claim(name, "recreate", "bind mount of %s" % name)
+        for section in ("configs", "secrets"):
+            for ref in svc.get(section) or []:
+                source = ref.get("source") if isinstance(ref, dict) else ref
+                spec = self._top(section, source)
+                if isinstance(spec, dict) and spec.get("file"):
+                    yield self.relative(spec["file"]), Claim(
+                        name, "recreate", "%s %s of %s" % (section[:-1], source, name))
+
+    def _build_paths(self, name, build):
+        context = build.get("context")
+        if isinstance(context, str) and "://" not in context:
+            rel_context = self.relative(context)
+            yield rel_context, Claim(name, "build", "build context of %s" % name)
+            dockerfile = build.get("dockerfile")
+            if isinstance(dockerfile, str) and dockerfile:
+                full = dockerfile if dockerfile.startswith("/") else posixpath.join(context, dockerfile)
+                yield self.relative(full), Claim(name, "build", "dockerfile of %s" % name)
+        extra = build.get("additional_contexts")
+        for source in (extra.values() if isinstance(extra, dict) else []):
+            yield self.relative(source), Claim(name, "build", "additional build context of %s" % name)
+
+    def claims(self, config_files=()):
+        """Register every compose-derived claim; returns ``(claims, MatcherIndex)``.
+
+        ``config_files`` are inputs of the rendering itself (compose files, the project ``.env``,
+        included files), relative to the project dir.
+        """
+        claims, index = [], MatcherIndex()
+
+        def add(path, claim):
+            if path is None:
+                return
+            claims.append(claim)
+            key = len(claims) - 1
+            if path:  # a file is its own path; a directory (context, bind mount) everything below it
+                index.add_literal(path, key)
+            index.add_prefix(path, key)
+
+        for name in self.services:
+            for path, claim in self.service_paths(name):
+                add(path, claim)
+        for path in config_files:
+            add(normalize_path(path), Claim(None, "config", "%s (input of the rendered config)" % path))
+        return claims, index
+
+    # ------------------------------------------------------------------ fingerprints
+
+    def _neutral(self, value):
+        """``value`` with the project dir replaced by a token, recursively."""
+        if isinstance(value, str):
+            for directory in self._dirs:
+                value = value.replace(directory, PROJECT_DIR_TOKEN)
+            return value
+        if isinstance(value, dict):
+            return {k: self._neutral(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._neutral(v) for v in value]
+        return value
+
+    def _referenced(self, svc):
+        refs = {}
+        networks = svc.get("networks")
+        for net in (networks if isinstance(networks, dict) else networks or []):
+            refs["networks/" + net] = self._top("networks", net)
+        for volume in svc.get("volumes") or []:
+            if isinstance(volume, dict) and volume.get("type") == "volume" and volume.get("source"):
+                refs["volumes/" + volume["source"]] = self._top("volumes", volume["source"])
+        for section in ("configs", "secrets"):
+            for ref in svc.get(section) or []:
+                source = ref.get("source") if isinstance(ref, dict) else ref
+                refs["%s/%s" % (section, source)] = self._top(section, source)
+        return refs
+
+    def fingerprints(self):
+        """``{service: (config_hash, build_hash)}``; the config hash covers the service and the
+        top-level networks/volumes/configs/secrets it uses."""
+        out = {}
+        for name, svc in self._services.items():
+            whole = self._neutral({"service": svc, "uses": self._referenced(svc)})
+            out[name] = (_digest(whole), _digest(whole["service"].get("build")))
+        return out
+
+
+def _digest(value):
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+
+
+def compare(old, new):
+    """``{service: "build"|"recreate"|"removed"}`` for services whose rendered config differs.
+
+    A changed (or new) build section rebuilds; any other change recreates; a new service without
+    a build section is recreated (created).
+    """
+    before, after = old.fingerprints(), new.fingerprints()
+    changes = {}
+    for name in sorted(set(before) | set(after)):
+        if name not in after:
+            changes[name] = "removed"
+        elif name not in before:
+            changes[name] = "build" if name in new.buildable else "recreate"
+        elif before[name][0] != after[name][0]:
+            build_changed = before[name][1] != after[name][1] and name in new.buildable
+            changes[name] = "build" if build_changed else "recreate"
+    return changes
