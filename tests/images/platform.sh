@@ -62,6 +62,8 @@ build_vm() {
   if have_image "$VM_IMAGE"; then log "$VM_IMAGE cached"; return; fi
   command -v debootstrap >/dev/null || apt_install debootstrap
   local rootfs="$WORK/rootfs-$SUITE"
+  # An interrupted debootstrap leaves /proc (and others) mounted inside the old tree.
+  grep -o " $rootfs/[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l
   rm -rf "$rootfs"; mkdir -p "$rootfs"
   log "debootstrap $SUITE (about a minute)"
   debootstrap --variant=minbase \
