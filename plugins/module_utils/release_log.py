@@ -309,17 +309,24 @@ def current(records):
 
 
 def _start_of(records, before):
-    """Index to search backwards from (exclusive) and the commit to avoid, for last_good's ``before``."""
+    """Index to search backwards from (exclusive) and the commit to avoid, for last_good's ``before``.
+
+    For a commit the anchor is the deploy that went to it, not a later rollback back to it, an automatic
+    rollback that left it serving or a reconcile of it: anchoring on those would make ``ref=previous``
+    toggle between two releases instead of walking back through history.
+    """
     for index in range(len(records) - 1, -1, -1):
         if records[index].get("id") == before:
             return index, records[index].get("serving_commit") or records[index].get("to_commit")
-    # The release that put ``before`` in service: its latest deploy/reconcile, so a rollback to it does not count.
-    for kinds in (("deploy", "reconcile"), None):
+    anchors = (
+        lambda r: r.get("kind") == "deploy" and r.get("outcome") in ("ok", "hook_failed")
+        and commit_matches(r.get("to_commit"), before),
+        lambda r: commit_matches(r.get("to_commit"), before),
+        lambda r: commit_matches(r.get("serving_commit"), before),
+    )
+    for anchor in anchors:
         for index in range(len(records) - 1, -1, -1):
-            record = records[index]
-            if kinds and record.get("kind") not in kinds:
-                continue
-            if commit_matches(record.get("serving_commit"), before):
+            if anchor(records[index]):
                 return index, before
     return len(records), before
 

@@ -62,9 +62,10 @@ options:
   before:
     description:
       - With O(state=last_good), a commit (full or at least 7 leading hex digits) or a record C(id). The search starts
-        before the most recent deploy or reconcile record that put that commit in service (for an id, before that
-        record), so repeated C(ref=previous) rollbacks walk back through history instead of toggling. When the commit
-        is not in the log, every record is searched. Records of that same commit never match.
+        before the most recent successful deploy that went to that commit (when there is none, before the latest
+        record of that commit; for an id, before that record), so repeated C(ref=previous) rollbacks walk back
+        through history instead of toggling between two releases. When the commit is not in the log, every record
+        is searched. Records of that same commit never match.
     type: str
   commit:
     description:

@@ -296,3 +296,25 @@ def test_run_query_dispatches_and_rejects_unknown_queries():
         rl.run_query(log, "images")
     with pytest.raises(rl.ReleaseLogError):
         rl.run_query(log, "everything")
+
+
+def test_previous_after_an_automatic_rollback_is_older_than_the_release_now_serving():
+    log = [deploy(C1), deploy(C2, C1), deploy(C3, C2, outcome="rolled_back", gate={"passed": False})]
+    assert rl.last_good(log, before=C2)["to_commit"] == C1
+
+
+def test_reconciles_and_rollbacks_to_a_commit_do_not_restart_the_previous_search():
+    log = [deploy(C1), deploy(C2, C1), deploy(C3, C2), deploy(C2, C3, kind="rollback"),
+           deploy(C2, C2, kind="reconcile"), deploy(C4, C2, outcome="rolled_back")]
+    assert rl.last_good(log, before=C2)["to_commit"] == C1
+
+
+def test_previous_of_the_oldest_release_is_none_and_rollback_records_count_as_releases():
+    log = [deploy(C1), deploy(C2, C1), deploy(C1, C2, kind="rollback", id="rb"), deploy(C3, C1)]
+    assert rl.last_good(log, before=C3)["id"] == "rb"
+    assert rl.last_good(log, before=C1) is None
+
+
+def test_previous_of_a_commit_only_reached_by_rollback_counts_from_that_rollback():
+    log = [deploy(C2), deploy(C1, C2, kind="rollback", id="rb"), deploy(C3, C1)]
+    assert rl.last_good(log, before=C1)["to_commit"] == C2
