@@ -102,6 +102,7 @@ attributes:
         failing, so a C(--check) plan can still be printed. O(state=released) changes nothing.
   diff_mode:
     support: none
+    description: The lock holds no content worth a diff; RV(lock) and RV(stale) say what changed.
   platform:
     support: full
     platforms: posix

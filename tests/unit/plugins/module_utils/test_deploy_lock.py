@@ -322,7 +322,7 @@ def test_concurrent_acquire_from_processes_only_one_wins(lock_path):
     procs = [ctx.Process(target=_racer, args=(str(lock_path), "p%d" % i, barrier, results)) for i in range(count)]
     for proc in procs:
         proc.start()
-    outcomes = [results.get(timeout=30) for _ in procs]
+    outcomes = [results.get(timeout=30) for _proc in procs]
     for proc in procs:
         proc.join(timeout=30)
     winners = [name for name, token in outcomes if token]
@@ -351,7 +351,7 @@ def test_concurrent_takeover_of_a_stale_lock_only_one_wins(lock_path):
              for i in range(count)]
     for proc in procs:
         proc.start()
-    outcomes = [results.get(timeout=30) for _ in procs]
+    outcomes = [results.get(timeout=30) for _proc in procs]
     for proc in procs:
         proc.join(timeout=30)
     winners = [(name, reason) for name, token, reason in outcomes if token]
