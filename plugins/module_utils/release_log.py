@@ -21,6 +21,7 @@ Why it is built this way:
 import errno
 import fcntl
 import json
+import math
 import os
 import secrets
 import stat
@@ -56,7 +57,8 @@ def _opt_str(value):
 
 
 def _is_number(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    # NaN and infinities would be written as bare NaN/Infinity, which is not JSON.
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _opt_number(value):
@@ -153,6 +155,7 @@ def prepare_record(record, now=None, random_hex=None):
                 value = iso_now(now)
             elif default is not None:
                 value = default()
+        value = _numbers_from_text(name, value)
         if not check(value):
             problems.append("%s must be %s" % (name, want))
             continue
@@ -160,6 +163,25 @@ def prepare_record(record, now=None, random_hex=None):
     if problems:
         raise ReleaseLogError("record fields are invalid: %s" % "; ".join(problems))
     return result
+
+
+def _to_number(value):
+    """A number from a numeric string (templating may hand over ``"3.5"``); anything else unchanged."""
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+        return int(number) if number.is_integer() and "." not in value else number
+    return value
+
+
+def _numbers_from_text(name, value):
+    if name == "duration_s":
+        return _to_number(value)
+    if name == "steps" and isinstance(value, Mapping):
+        return {k: _to_number(v) for k, v in value.items()}
+    return value
 
 
 def _plain(value):

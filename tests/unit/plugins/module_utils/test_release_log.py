@@ -318,3 +318,12 @@ def test_previous_of_the_oldest_release_is_none_and_rollback_records_count_as_re
 def test_previous_of_a_commit_only_reached_by_rollback_counts_from_that_rollback():
     log = [deploy(C2), deploy(C1, C2, kind="rollback", id="rb"), deploy(C3, C1)]
     assert rl.last_good(log, before=C1)["to_commit"] == C2
+
+
+def test_numeric_strings_for_durations_become_numbers():
+    record = rec(duration_s="12.5", steps={"build": "3", "gate": "0.5", "lock": 1})
+    assert record["duration_s"] == 12.5 and record["steps"] == {"build": 3, "gate": 0.5, "lock": 1}
+    with pytest.raises(rl.ReleaseLogError):
+        rec(duration_s="soon")
+    with pytest.raises(rl.ReleaseLogError):
+        rec(steps={"build": "nan"})
