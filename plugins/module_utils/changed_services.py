@@ -19,6 +19,7 @@ from ansible_collections.berth.compose.plugins.module_utils.compose_model import
     ComposeError,
     RenderedProject,
     compare,
+    referenced_compose_files,
 )
 from ansible_collections.berth.compose.plugins.module_utils.git_changes import (
     changed_paths,
@@ -82,7 +83,9 @@ class _Sides:
             os.symlink(self.request.env_file, env_link)
         return tree
 
-    def rendered(self, directory, files, environment):
+    def rendered(self, directory, environment, with_paths):
+        """The project rendered in ``directory``; ``with_paths`` also reads the env file paths."""
+        files = compose_files_in(directory, self.request.compose_files)
         missing = [f for f in files if not os.path.isfile(os.path.join(directory, f))]
         if missing:
             raise ComposeError("compose file(s) %s not found in %s" % (", ".join(missing), directory))
@@ -90,21 +93,23 @@ class _Sides:
             name=self.request.compose_project, project_dir=directory, files=tuple(files),
             env_file=self.request.env_file, environment=environment)
         try:
-            return RenderedProject(self.render(project), directory)
+            rendered = self.render(project)
+            uninterpolated = self.render(project, interpolate=False) if with_paths else None
         except compose_cli.ComposeCliError as exc:
             raise ComposeError(str(exc))
+        return RenderedProject(rendered, directory, uninterpolated)
 
-    def side(self, given_dir, commit, ref):
+    def side(self, given_dir, commit, ref, with_paths):
         directory = self.directory(given_dir, commit)
         environment = dict(self.request.environment, **compose_cli.release_environment(commit, ref))
-        return directory, self.rendered(directory, compose_files_in(directory, self.request.compose_files),
-                                        environment)
+        return directory, self.rendered(directory, environment, with_paths)
 
 
-def _config_inputs(directory, files):
-    inputs = [f for f in (os.path.relpath(os.path.join(directory, f), directory) for f in files)
-              if not f.startswith("..")]
-    return inputs + [".env"]
+def _config_inputs(directory, compose_files, changed):
+    """Inputs of the rendering, relative to ``directory``: compose files, included ones, ``.env``."""
+    files = [f for f in (os.path.relpath(os.path.join(directory, f), directory)
+                         for f in compose_files_in(directory, compose_files)) if not f.startswith("..")]
+    return files + referenced_compose_files(directory, files, changed) + [".env"]
 
 
 def compute_plan(request, render):
@@ -120,23 +125,25 @@ def compute_plan(request, render):
             if not os.path.isdir(request.project_dir):
                 raise ComposeError("project_dir %s does not exist" % request.project_dir)
             changes = None
+            paths = list(request.paths)
             to_dir = request.project_dir
-            files = compose_files_in(to_dir, request.compose_files)
-            new = sides.rendered(to_dir, files, dict(request.environment))
+            new = sides.rendered(to_dir, dict(request.environment), request.use_defaults)
         else:
             require_work_tree(request.project_dir)
             changes = changed_paths(request.project_dir, request.from_ref, request.to_ref)
-            to_dir, new = sides.side(request.to_dir, changes.to_commit, request.to_ref)
-            files = compose_files_in(to_dir, request.compose_files)
+            paths = changes.paths
+            to_dir, new = sides.side(request.to_dir, changes.to_commit, request.to_ref, request.use_defaults)
             if changes.from_commit and not changes.full_reason and changes.from_commit != changes.to_commit:
-                old = sides.side(request.from_dir, changes.from_commit, request.from_ref)[1]
+                old = sides.side(request.from_dir, changes.from_commit, request.from_ref, False)[1]
                 config_changes = compare(old, new)
             elif changes.from_commit == changes.to_commit:
                 config_changes = {}
         rules = parse_rules(request.rules, new.services, new.buildable)
-        claims, claim_index = new.claims(_config_inputs(to_dir, files)) if request.use_defaults else ([], None)
+        claims, claim_index = [], None
+        if request.use_defaults:
+            claims, claim_index = new.claims(_config_inputs(to_dir, request.compose_files, paths))
     plan_input = PlanInput(
-        paths=list(request.paths) if changes is None else changes.paths,
+        paths=paths,
         services=new.services, buildable=new.buildable, rules=rules, claims=claims,
         config_changes=config_changes, unclaimed=request.unclaimed, override=request.services,
         full_reason=changes.full_reason if changes else None,

@@ -92,19 +92,22 @@ def run(project, args, timeout=DEFAULT_TIMEOUT):
     return proc
 
 
-def render_config(project, timeout=DEFAULT_TIMEOUT):
+def render_config(project, interpolate=True, timeout=DEFAULT_TIMEOUT):
     """The project as Compose itself renders it (``config --format json``), as a dict.
 
     Include, extends, profiles, merges, ``.env``/``--env-file`` interpolation and path
     resolution are all done by Compose. The result holds secret values: never log it.
+    With ``interpolate=False`` (``--no-interpolate``) Compose keeps each service's
+    ``env_file`` list, which it otherwise folds into ``environment``; it then also lists
+    services of inactive profiles.
     """
-    proc = run(project, ["config", "--format", "json"], timeout=timeout)
+    args = ["config", "--format", "json"] + ([] if interpolate else ["--no-interpolate"])
+    proc = run(project, args, timeout=timeout)
     try:
         model = json.loads(proc.stdout.decode("utf-8"))
     except ValueError as exc:
         # the output is the rendered config: say where parsing failed, never what it said
-        raise ComposeCliError("docker compose config printed no valid JSON (%s at char %s); "
-                              "Compose v2.21 or later is needed for --format json"
+        raise ComposeCliError("docker compose config printed no valid JSON (%s at char %s)"
                               % (type(exc).__name__, getattr(exc, "pos", "?")))
     if not isinstance(model, dict):
         raise ComposeCliError("docker compose config printed JSON that is not an object")

@@ -30,6 +30,13 @@ class ComposeError(ChangedServicesError):
     """The compose project cannot be rendered or read."""
 
 
+def _services_of(rendered):
+    services = rendered.get("services") or {}
+    if not isinstance(services, dict):
+        raise ComposeError("the rendered compose project has no services mapping")
+    return {str(name): svc if isinstance(svc, dict) else {} for name, svc in services.items()}
+
+
 def _path_forms(directory):
     forms = {os.path.abspath(directory), os.path.realpath(directory)}
     return sorted(forms, key=len, reverse=True)
@@ -38,12 +45,12 @@ def _path_forms(directory):
 class RenderedProject:
     """One rendered compose project, read in place. ``project_dir`` is where it was rendered from."""
 
-    def __init__(self, rendered, project_dir):
-        services = rendered.get("services") or {}
-        if not isinstance(services, dict):
-            raise ComposeError("the rendered compose project has no services mapping")
+    def __init__(self, rendered, project_dir, uninterpolated=None):
         self._rendered = rendered
-        self._services = {str(name): svc if isinstance(svc, dict) else {} for name, svc in services.items()}
+        self._services = _services_of(rendered)
+        # Compose folds env files into `environment` when it interpolates; the render without
+        # interpolation still names them.
+        self._env_files = {name: svc.get("env_file") or [] for name, svc in _services_of(uninterpolated or {}).items()}
         self._dirs = _path_forms(project_dir)
 
     @property
@@ -78,7 +85,7 @@ class RenderedProject:
         build = svc.get("build")
         if isinstance(build, dict):
             yield from self._build_paths(name, build)
-        for item in svc.get("env_file") or []:
+        for item in self._env_files.get(name) or []:
             path = item.get("path") if isinstance(item, dict) else item
             yield self.relative(path), Claim(name, "recreate", "env_file of %s" % name)
         for volume in svc.get("volumes") or []:
@@ -188,3 +195,28 @@ def compare(old, new):
             build_changed = before[name][1] != after[name][1] and name in new.buildable
             changes[name] = "build" if build_changed else "recreate"
     return changes
+
+
+def referenced_compose_files(directory, files, candidates):
+    """The ``candidates`` (YAML paths relative to ``directory``) that a compose file names.
+
+    Compose's rendering does not say which files ``include:`` and ``extends: {file:}`` pulled
+    in, so a candidate counts as a compose input when its path, relative to the directory of a
+    compose input, appears in that input's text; inputs found so are searched in turn. A false
+    match costs nothing: an input's effect is the comparison of the rendered sides.
+    """
+    wanted = {normalize_path(c) for c in candidates if c.endswith((".yml", ".yaml"))}
+    found, queue = set(), [normalize_path(f) for f in files]
+    while queue and wanted - found:
+        current = queue.pop()
+        try:
+            with open(os.path.join(directory, current), encoding="utf-8", errors="replace") as handle:
+                text = handle.read()
+        except OSError:
+            continue
+        base = posixpath.dirname(current)
+        for candidate in sorted(wanted - found):
+            if posixpath.relpath(candidate, base or ".") in text:
+                found.add(candidate)
+                queue.append(candidate)
+    return sorted(found)

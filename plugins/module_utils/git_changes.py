@@ -111,11 +111,13 @@ def exported_tree(project_dir, commit):
     afterwards, whatever happens.
     """
     prefix = git(project_dir, ["rev-parse", "--show-prefix"]).stdout.decode().strip()
+    toplevel = git(project_dir, ["rev-parse", "--show-toplevel"]).stdout.decode().strip()
     top = tempfile.mkdtemp(prefix="berth-tree-")
     try:
         archive = os.path.join(top, ".archive.tar")
         with open(archive, "wb") as handle:
-            git(project_dir, ["archive", "--format=tar", commit, "--", ":/"], stdout=handle)
+            # from the top level: run in a subdirectory, git archive exports only that subtree
+            git(toplevel, ["archive", "--format=tar", commit], stdout=handle)
         tree = os.path.join(top, "tree")
         with tarfile.open(archive) as tar:
             if hasattr(tarfile, "tar_filter"):

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) 2026 berth.compose contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Path globs with ``**`` and a matcher index that maps many paths against many globs fast.
@@ -23,12 +22,8 @@ every pattern is anchored at that directory, like GitHub Actions ``paths:``):
 
 A trailing ``/`` means the whole directory (``docs/`` is ``docs/**``); a leading
 ``/`` or ``./`` is dropped. A leading ``!`` is rejected: negation belongs in a
-rule's ``exclude`` list (see the changed_services module documentation).
+rule's ``exclude`` list (docs/decisions.md says why).
 """
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import re
 
@@ -265,12 +260,6 @@ def compile_glob(pattern):
     if not pattern.strip():
         raise GlobError("empty glob")
     return [Glob(expanded) for expanded in _expand_braces(pattern)]
-
-
-def glob_match(pattern, path):
-    """True when ``path`` matches ``pattern`` (convenience; compiles on every call)."""
-    path = normalize_path(path)
-    return any(g.match(path) for g in compile_glob(pattern))
 
 
 class MatcherIndex(object):

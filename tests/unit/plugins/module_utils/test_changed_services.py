@@ -1,59 +1,40 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) 2026 berth.compose contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""changed_services against real git repositories (no mocks): a small repo built here,
-and the sample app's generated history (tests/fixtures/make_history.sh)."""
+"""compute_plan on real git repositories, with Compose replaced by a recorded or JSON rendering:
+a small repository built here, and the sample app's generated history."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
+import json
 import os
-import subprocess
 
 import pytest
 
-from ansible_collections.berth.compose.plugins.module_utils.changed_services import (
-    ComposeError,
-    GitError,
-    compute_plan,
-    git_changes,
+from ansible_collections.berth.compose.plugins.module_utils.change_plan import UnclaimedPathsError
+from ansible_collections.berth.compose.plugins.module_utils.changed_services import ChangeRequest, compute_plan
+from ansible_collections.berth.compose.plugins.module_utils.compose_cli import ComposeCliError
+from ansible_collections.berth.compose.plugins.module_utils.compose_model import ComposeError
+from ansible_collections.berth.compose.plugins.module_utils.git_changes import GitError
+from ansible_collections.berth.compose.tests.unit.plugins.module_utils.compose_fixtures import FakeCompose, recorded
+from ansible_collections.berth.compose.tests.unit.plugins.module_utils.git_fixtures import (
+    commit,
+    git,
+    sample_history,
+    write,
 )
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
-MAKE_HISTORY = os.path.join(ROOT, "tests", "fixtures", "make_history.sh")
-
-GIT_ENV = dict(os.environ, GIT_CONFIG_GLOBAL="/dev/null", GIT_CONFIG_NOSYSTEM="1",
-               GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.invalid",
-               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.invalid")
-
-COMPOSE = """services:
-  web:
-    build: ./web
-  api:
-    build: ./api
-    environment: {LEVEL: "1"}
-  worker:
-    image: busybox
-    volumes: ["./worker.conf:/etc/worker.conf:ro"]
-"""
+# The small repository's compose file is JSON (which is YAML) in Compose's rendered shape, so
+# FakeCompose, the stand-in for `docker compose config`, only has to make its paths absolute.
+COMPOSE = {
+    "web": {"build": "web"},
+    "api": {"build": "api", "environment": {"LEVEL": "1"}},
+    "worker": {"image": "busybox", "volumes": [{"type": "bind", "source": "worker.conf", "target": "/etc/w"}]},
+}
 
 
-def git(repo, *args):
-    return subprocess.run(["git", "-C", str(repo)] + list(args), check=True, env=GIT_ENV,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE).stdout.decode().strip()
-
-
-def write(repo, path, text):
-    full = repo / path
-    full.parent.mkdir(parents=True, exist_ok=True)
-    full.write_text(text)
-
-
-def commit(repo, msg, tag):
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", msg)
-    git(repo, "tag", tag)
+def compose_text(level="1", extra=None):
+    services = json.loads(json.dumps(COMPOSE))
+    services["api"]["environment"]["LEVEL"] = level
+    services.update(extra or {})
+    return json.dumps(services, indent=1)
 
 
 @pytest.fixture
@@ -61,7 +42,7 @@ def repo(tmp_path):
     r = tmp_path / "repo"
     r.mkdir()
     git(r, "init", "-q", "-b", "main")
-    write(r, "compose.yaml", COMPOSE)
+    write(r, "compose.yaml", compose_text())
     write(r, "web/index.html", "v1")
     write(r, "api/app.py", "v1")
     write(r, "api/old_name.py", "x")
@@ -70,7 +51,7 @@ def repo(tmp_path):
     commit(r, "base", "base")
     write(r, "web/index.html", "v2")
     commit(r, "web only", "web-only")
-    write(r, "compose.yaml", COMPOSE.replace('LEVEL: "1"', 'LEVEL: "2"'))
+    write(r, "compose.yaml", compose_text("2"))
     commit(r, "compose only", "compose-only")
     git(r, "mv", "api/old_name.py", "lib_new_name.py")
     commit(r, "rename", "rename")
@@ -85,21 +66,86 @@ def repo(tmp_path):
     return r
 
 
-def plan(repo, from_ref, to_ref, **kw):
-    return compute_plan(str(repo), from_ref=from_ref, to_ref=to_ref, **kw)
+def plan(repo, from_ref, to_ref, render=None, **kw):
+    request = ChangeRequest(project_dir=str(repo), compose_project="app", from_ref=from_ref, to_ref=to_ref, **kw)
+    return compute_plan(request, render or FakeCompose())
 
 
 def test_web_only_commit_builds_web(repo):
     p = plan(repo, "base", "web-only")
-    assert (p.build, p.restart, p.full) == (["web"], [], False)
+    assert (p.build, p.recreate, p.full) == (["web"], [], False)
     assert p.reasons == {"web/index.html": "default: build context of web: build web"}
     assert p.from_commit == git(repo, "rev-parse", "base") and p.to_commit == git(repo, "rev-parse", "web-only")
 
 
 def test_compose_only_change_recreates_only_the_changed_service(repo):
     p = plan(repo, "web-only", "compose-only")
-    assert (p.build, p.restart, p.full) == ([], ["api"], False)
-    assert p.reasons["compose.yaml"] == "default: compose file, service config changed: recreate api"
+    assert (p.build, p.recreate, p.full) == ([], ["api"], False)
+    assert p.config_changes == {"api": "recreate"}
+    assert p.reasons["compose.yaml"] == ("default: compose.yaml (input of the rendered config), "
+                                         "rendered config changed: recreate api")
+
+
+def test_each_side_is_rendered_from_its_own_commit_with_its_release_variables(repo):
+    compose = FakeCompose()
+    plan(repo, "web-only", "compose-only", render=compose, environment={"EXTRA": "1"})
+    to_commit, from_commit = git(repo, "rev-parse", "compose-only"), git(repo, "rev-parse", "web-only")
+    envs = [env for _dir, env, interpolate in compose.calls]
+    assert [interpolate for _dir, _env, interpolate in compose.calls] == [True, False, True]
+    assert envs[0] == {"EXTRA": "1", "BERTH_COMMIT": to_commit, "BERTH_SHORT_SHA": to_commit[:12],
+                       "BERTH_REF": "compose-only"}
+    assert envs[2]["BERTH_COMMIT"] == from_commit and envs[2]["BERTH_REF"] == "web-only"
+
+
+def test_temporary_exports_are_removed_and_the_repository_is_untouched(repo):
+    compose = FakeCompose()
+    before = (git(repo, "rev-parse", "HEAD"), git(repo, "status", "--porcelain"), git(repo, "worktree", "list"),
+              git(repo, "show-ref"))
+    plan(repo, "base", "merged", render=compose)
+    plan(repo, None, "HEAD", render=compose)
+    after = (git(repo, "rev-parse", "HEAD"), git(repo, "status", "--porcelain"), git(repo, "worktree", "list"),
+             git(repo, "show-ref"))
+    assert before == after
+    dirs = {d for d, _env, _i in compose.calls}
+    assert dirs and not any(os.path.exists(d) for d in dirs)
+
+
+def test_temporary_export_links_env_to_the_env_file(repo, tmp_path):
+    env_file = tmp_path / "shared.env"
+    env_file.write_text("A=1\n")
+    seen = []
+
+    def read(project):
+        seen.append(os.readlink(os.path.join(project.project_dir, ".env")))
+        return FakeCompose.read_json(project)
+
+    plan(repo, "base", "web-only", render=FakeCompose(read), env_file=str(env_file))
+    assert seen and set(seen) == {str(env_file)}
+
+
+def test_given_release_directories_are_rendered_in_place(repo, tmp_path):
+    from_dir, to_dir = tmp_path / "from", tmp_path / "to"
+    from_dir.mkdir()
+    to_dir.mkdir()
+    (from_dir / "compose.yaml").write_text(compose_text("1"))
+    (to_dir / "compose.yaml").write_text(compose_text("3"))
+    compose = FakeCompose()
+    p = plan(repo, "base", "web-only", render=compose, from_dir=str(from_dir), to_dir=str(to_dir))
+    assert {d for d, _env, _i in compose.calls} == {str(from_dir), str(to_dir)}
+    assert p.build == ["web"] and p.recreate == ["api"]
+
+
+def test_missing_release_directory_fails_clearly(repo, tmp_path):
+    with pytest.raises(ComposeError, match="does not exist"):
+        plan(repo, "base", "web-only", to_dir=str(tmp_path / "nope"))
+
+
+def test_compose_errors_are_reported_as_compose_errors(repo):
+    def broken(project, interpolate=True):
+        raise ComposeCliError("docker compose config failed (exit 15): required variable API_SECRET is missing")
+
+    with pytest.raises(ComposeError, match="API_SECRET is missing"):
+        plan(repo, "base", "web-only", render=broken)
 
 
 def test_rename_counts_both_paths(repo):
@@ -110,7 +156,7 @@ def test_rename_counts_both_paths(repo):
 
 def test_deletion_counts(repo):
     p = plan(repo, "rename", "delete")
-    assert p.restart == ["worker"] and list(p.reasons) == ["worker.conf"]
+    assert p.recreate == ["worker"] and list(p.reasons) == ["worker.conf"]
 
 
 def test_merge_commit_uses_the_diff_between_the_two_commits(repo):
@@ -118,7 +164,7 @@ def test_merge_commit_uses_the_diff_between_the_two_commits(repo):
     assert list(p.reasons) == ["docs/readme.md"]
     assert p.summary == "nothing to deploy: 1 changed path, 1 ignored"
     whole = plan(repo, "base", "merged")
-    assert whole.build == ["api", "web"] and whole.restart == ["worker"]
+    assert whole.build == ["api", "web"] and whole.recreate == ["worker"]
 
 
 def test_same_commit_is_nothing_to_deploy(repo):
@@ -129,7 +175,7 @@ def test_same_commit_is_nothing_to_deploy(repo):
 def test_missing_from_ref_is_a_full_deploy_with_reason(repo):
     p = plan(repo, None, "HEAD", rules=[{"paths": "x/**", "hooks": ["h1"]}])
     assert p.full and p.full_reasons == ["no from_ref given (nothing recorded as deployed)"]
-    assert p.build == ["api", "web"] and p.restart == ["worker"]
+    assert p.build == ["api", "web"] and p.recreate == ["worker"]
     assert p.hooks == ["h1"]  # unknown history: every hook runs
 
 
@@ -145,7 +191,7 @@ def test_non_ancestor_from_ref_is_a_full_deploy_with_reason(repo):
 
 def test_services_override_wins_over_unknown_history(repo):
     p = plan(repo, None, "HEAD", services="worker")
-    assert not p.full and p.build == [] and p.restart == ["worker"]
+    assert not p.full and p.build == [] and p.recreate == ["worker"]
 
 
 def test_unknown_to_ref_fails_clearly(repo):
@@ -155,13 +201,12 @@ def test_unknown_to_ref_fails_clearly(repo):
 
 def test_not_a_repository_fails_clearly(tmp_path):
     with pytest.raises(GitError, match="not inside a git work tree"):
-        git_changes(str(tmp_path), "a", "b")
+        plan(tmp_path, "a", "b")
 
 
 def test_compose_is_read_at_to_ref_not_from_the_work_tree(repo):
     os.remove(str(repo / "compose.yaml"))  # the work tree does not matter with refs
-    p = plan(repo, "base", "web-only")
-    assert p.build == ["web"]
+    assert plan(repo, "base", "web-only").build == ["web"]
 
 
 def test_missing_compose_file_fails_clearly(repo):
@@ -169,18 +214,31 @@ def test_missing_compose_file_fails_clearly(repo):
         plan(repo, "base", "web-only", compose_files=["other.yaml"])
 
 
-def test_paths_mode_reads_the_work_tree(repo):
-    p = compute_plan(str(repo), paths=["web/x", "compose.yaml"])
+def test_no_compose_file_at_all_fails_clearly(tmp_path):
+    request = ChangeRequest(project_dir=str(tmp_path), compose_project="app", paths=[])
+    with pytest.raises(ComposeError, match="no compose file found"):
+        compute_plan(request, FakeCompose())
+
+
+def test_paths_mode_renders_the_work_tree_once(repo):
+    compose = FakeCompose()
+    request = ChangeRequest(project_dir=str(repo), compose_project="app", paths=["web/x", "compose.yaml"])
+    p = compute_plan(request, compose)
     assert p.full and p.from_commit is None
     assert "previous version is unknown" in p.reasons["compose.yaml"]
+    assert [d for d, _env, _i in compose.calls] == [str(repo), str(repo)]
 
 
-def test_module_never_changes_the_repository(repo):
-    before = (git(repo, "rev-parse", "HEAD"), git(repo, "status", "--porcelain"), git(repo, "stash", "list"))
-    plan(repo, "base", "merged")
-    plan(repo, None, "HEAD")
-    after = (git(repo, "rev-parse", "HEAD"), git(repo, "status", "--porcelain"), git(repo, "stash", "list"))
-    assert before == after
+def test_paths_mode_needs_an_existing_directory(tmp_path):
+    request = ChangeRequest(project_dir=str(tmp_path / "gone"), compose_project="app", paths=[])
+    with pytest.raises(ComposeError, match="does not exist"):
+        compute_plan(request, FakeCompose())
+
+
+def test_unclaimed_fail_carries_the_plan(repo):
+    with pytest.raises(UnclaimedPathsError) as err:
+        plan(repo, "compose-only", "rename", unclaimed="fail")
+    assert err.value.plan.unclaimed == ["lib_new_name.py"]
 
 
 # ---------------------------------------------------------------- the sample app's history
@@ -188,18 +246,24 @@ def test_module_never_changes_the_repository(repo):
 SAMPLE_RULES = [{"paths": ["docs/**", "*.md"], "ignore": True}]
 
 
+def sample_render(project):
+    """The recorded rendering of the sample app that matches the tree's compose file."""
+    with open(os.path.join(project.project_dir, "compose.yaml")) as handle:
+        name = "sample-compose-only" if 'WORKER_INTERVAL: "3"' in handle.read() else "sample-v1"
+    return recorded(name, project.project_dir), recorded(name, project.project_dir, raw=True)
+
+
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory):
-    base = tmp_path_factory.mktemp("sample")
-    bare = base / "history.git"
-    subprocess.run(["bash", MAKE_HISTORY, str(bare)], check=True, env=GIT_ENV,
-                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    clone = base / "clone"
-    subprocess.run(["git", "clone", "-q", str(bare), str(clone)], check=True, env=GIT_ENV)
-    return clone
+    return sample_history(tmp_path_factory.mktemp("sample"))
 
 
-@pytest.mark.parametrize("prev,tag,build,restart,unclaimed", [
+def sample_plan(sample, from_ref, to_ref, **kw):
+    request = ChangeRequest(project_dir=str(sample), compose_project="sample", from_ref=from_ref, to_ref=to_ref, **kw)
+    return compute_plan(request, FakeCompose(sample_render))
+
+
+@pytest.mark.parametrize("prev,tag,build,recreate,unclaimed", [
     ("v1", "web-only", ["web"], [], []),
     ("web-only", "api-only", ["api"], [], []),
     ("api-only", "migration-new", ["migrate"], [], []),
@@ -209,16 +273,17 @@ def sample(tmp_path_factory):
     ("docs-only", "env-template", [], [], [".env.example"]),
     ("v1", "env-template", ["api", "migrate", "web"], ["worker"], [".env.example"]),
 ])
-def test_sample_app_history(sample, prev, tag, build, restart, unclaimed):
-    p = compute_plan(str(sample), from_ref=prev, to_ref=tag, rules=SAMPLE_RULES)
-    assert (p.build, p.restart, p.full, p.unclaimed) == (build, restart, False, unclaimed), p.summary
+def test_sample_app_history(sample, prev, tag, build, recreate, unclaimed):
+    p = sample_plan(sample, prev, tag, rules=SAMPLE_RULES)
+    assert (p.build, p.recreate, p.full, p.unclaimed) == (build, recreate, False, unclaimed), p.summary
 
 
 def test_sample_app_docs_only_without_rules_reports_unclaimed(sample):
-    p = compute_plan(str(sample), from_ref="compose-only", to_ref="docs-only")
-    assert p.build == [] and p.restart == [] and p.unclaimed == ["README.md", "docs/operations.md"]
+    p = sample_plan(sample, "compose-only", "docs-only")
+    assert p.build == [] and p.recreate == [] and p.unclaimed == ["README.md", "docs/operations.md"]
 
 
 def test_sample_app_side_branch_from_main_tip_is_full(sample):
-    p = compute_plan(str(sample), from_ref="origin/bad/api-unhealthy", to_ref="env-template")
+    p = sample_plan(sample, "origin/bad/api-unhealthy", "env-template")
     assert p.full and "not an ancestor" in p.full_reasons[0]
+    assert p.services == ["api", "migrate", "web", "worker"]

@@ -1,36 +1,39 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) 2026 berth.compose contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Argument handling and result shape of the changed_services module."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
+import json
 
 import pytest
 
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.berth.compose.tests.unit.plugins.modules.utils import ModuleExit
+from ansible_collections.berth.compose.tests.unit.plugins.module_utils.compose_fixtures import FakeCompose
 from ansible_collections.berth.compose.plugins.modules import changed_services
 
-COMPOSE = """services:
-  web: {build: ./web}
-  api: {build: ./api}
-  proxy: {image: caddy, volumes: ["./Caddyfile:/etc/caddy/Caddyfile:ro"]}
-"""
+# JSON is YAML: FakeCompose renders this file the way `docker compose config` would.
+COMPOSE = {
+    "web": {"build": "web"},
+    "api": {"build": "api", "environment": {"TOKEN": "s3cret-value"}},
+    "proxy": {"image": "caddy", "volumes": [{"type": "bind", "source": "Caddyfile", "target": "/etc/caddy/Caddyfile"}]},
+}
 
+RETURN_KEYS = {"build", "recreate", "full", "hooks", "unclaimed", "reasons", "full_reasons", "summary",
+               "from_commit", "to_commit", "services", "buildable", "removed", "config_changes"}
 
 pytestmark = pytest.mark.usefixtures("module_exit_raises")
 
 
 @pytest.fixture
-def project(tmp_path):
-    (tmp_path / "compose.yaml").write_text(COMPOSE)
+def project(tmp_path, monkeypatch):
+    (tmp_path / "compose.yaml").write_text(json.dumps(COMPOSE))
+    monkeypatch.setattr(changed_services, "render_config", FakeCompose())
     return str(tmp_path)
 
 
 def run(args, check_mode=False):
+    args = dict({"compose_project": "app"}, **args)
     if check_mode:
         args = dict(args, _ansible_check_mode=True)
     with patch_module_args(args):
@@ -44,11 +47,17 @@ def test_paths_give_plan_with_every_return_key(project):
                "rules": [{"paths": "web/**", "build": "web", "hooks": "warm_cache"}]})
     assert not res.failed and res.result["changed"] is False
     r = res.result
-    assert (r["build"], r["restart"], r["full"], r["hooks"], r["unclaimed"]) == (
+    assert (r["build"], r["recreate"], r["full"], r["hooks"], r["unclaimed"]) == (
         ["web"], ["proxy"], False, ["warm_cache"], ["notes.txt"])
     assert r["reasons"]["web/a.js"] == "rule 1 (web/**): build web; hooks warm_cache"
     assert r["summary"] == "build [web], recreate [proxy]: 3 changed paths, hooks [warm_cache], 1 unclaimed"
-    assert set(r) >= {"full_reasons", "from_commit", "to_commit"}
+    assert set(r) == RETURN_KEYS | {"changed"}
+    assert (r["services"], r["buildable"]) == (["api", "proxy", "web"], ["api", "web"])
+
+
+def test_result_never_carries_rendered_values(project):
+    res = run({"project_dir": project, "paths": ["compose.yaml", "api/x"]})
+    assert "s3cret-value" not in json.dumps(res.result)
 
 
 def test_check_mode_returns_the_same_plan(project):
@@ -59,6 +68,11 @@ def test_check_mode_returns_the_same_plan(project):
 def test_rule_without_action_fails_clearly(project):
     res = run({"project_dir": project, "paths": [], "rules": [{"paths": "web/**"}]})
     assert res.failed and "no action" in res.result["msg"]
+
+
+def test_restart_rule_fails_with_the_new_name(project):
+    res = run({"project_dir": project, "paths": [], "rules": [{"paths": "web/**", "restart": "web"}]})
+    assert res.failed and "now called 'recreate'" in res.result["msg"]
 
 
 def test_malformed_glob_fails_clearly(project):
@@ -75,7 +89,7 @@ def test_unknown_service_override_lists_valid_ones(project):
 def test_services_all_and_list_forms(project):
     assert run({"project_dir": project, "paths": [], "services": "all"}).result["full"] is True
     res = run({"project_dir": project, "paths": [], "services": ["api", "proxy"]}).result
-    assert (res["build"], res["restart"]) == (["api"], ["proxy"])
+    assert (res["build"], res["recreate"]) == (["api"], ["proxy"])
 
 
 def test_unclaimed_fail_returns_plan_with_the_failure(project):
@@ -83,8 +97,9 @@ def test_unclaimed_fail_returns_plan_with_the_failure(project):
     assert res.failed and "tools/x" in res.result["msg"] and res.result["unclaimed"] == ["tools/x"]
 
 
-def test_from_ref_and_paths_are_mutually_exclusive(project):
-    res = run({"project_dir": project, "paths": [], "from_ref": "HEAD~1"})
+@pytest.mark.parametrize("other", [{"from_ref": "HEAD~1"}, {"from_dir": "/tmp"}, {"to_dir": "/tmp"}])
+def test_paths_exclude_git_and_directories(project, other):
+    res = run(dict({"project_dir": project, "paths": []}, **other))
     assert res.failed and "mutually exclusive" in res.result["msg"]
 
 
@@ -96,3 +111,10 @@ def test_unknown_rule_key_is_rejected(project):
 def test_not_a_git_repository_fails_clearly(project):
     res = run({"project_dir": project, "from_ref": "abc"})
     assert res.failed and "not inside a git work tree" in res.result["msg"]
+
+
+def test_compose_project_is_required(project):
+    with patch_module_args({"project_dir": project, "paths": []}):
+        with pytest.raises(ModuleExit) as err:
+            changed_services.main()
+    assert err.value.failed and "compose_project" in err.value.result["msg"]
