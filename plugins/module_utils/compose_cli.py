@@ -30,14 +30,15 @@ class ComposeCliError(Exception):
 class ComposeProject:
     """How to address one compose project on the command line.
 
-    ``files`` are relative to ``project_dir`` or absolute; ``environment`` is added to
-    the process environment (Compose interpolates ``${VAR}`` from it before the env file).
+    ``files`` are relative to ``project_dir`` or absolute; ``env_file`` is one path or several;
+    ``environment`` is added to the process environment (Compose interpolates ``${VAR}`` from
+    it before the env file).
     """
 
     name: str
     project_dir: str
     files: t.Tuple[str, ...] = ()
-    env_file: t.Optional[str] = None
+    env_file: t.Union[None, str, t.Tuple[str, ...]] = None
     environment: t.Mapping[str, str] = field(default_factory=dict)
     docker: str = "docker"
 
@@ -46,8 +47,9 @@ class ComposeProject:
         cmd = [self.docker, "compose", "-p", self.name, "--project-directory", self.project_dir]
         for name in self.files:
             cmd += ["-f", name if os.path.isabs(name) else os.path.join(self.project_dir, name)]
-        if self.env_file:
-            cmd += ["--env-file", self.env_file]
+        env_files = [self.env_file] if isinstance(self.env_file, str) else self.env_file or ()
+        for name in env_files:
+            cmd += ["--env-file", name]
         return cmd + [str(a) for a in args]
 
     def process_env(self):

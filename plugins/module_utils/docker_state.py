@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) 2026 berth.compose contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Thin adapters from the outside world to the health gate's snapshots.
@@ -11,8 +10,6 @@ Only long-stable parts of the Docker SDK's low-level API are used
 (containers, inspect_container, logs), because on the VM the module runs
 with the distribution's python3-docker, not the controller's pinned SDK.
 """
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
 import functools
 import http.client
@@ -24,6 +21,8 @@ import sys
 import urllib.error
 import urllib.request
 
+from ansible_collections.berth.compose.plugins.module_utils import compose_cli
+from ansible_collections.berth.compose.plugins.module_utils.compose_cli import ComposeCliError, ComposeProject
 from ansible_collections.berth.compose.plugins.module_utils.health_gate import (
     FAILED, ContainerState, ProbeResult, check_response)
 
@@ -44,6 +43,9 @@ LABEL_SERVICE = "com.docker.compose.service"
 LABEL_ONEOFF = "com.docker.compose.oneoff"
 LABEL_CONFIG_FILES = "com.docker.compose.project.config_files"
 LABEL_WORKING_DIR = "com.docker.compose.project.working_dir"
+LABEL_ENV_FILE = "com.docker.compose.project.environment_file"
+SOURCE_LABELS = (LABEL_WORKING_DIR, LABEL_CONFIG_FILES, LABEL_ENV_FILE)
+COMPOSE_TIMEOUT = 30
 
 BODY_READ_LIMIT = 65536
 
@@ -87,37 +89,24 @@ def container_state_from_attrs(attrs):
     )
 
 
-def parse_compose_services(text):
-    """Top-level service names of one compose file (PyYAML when present, else a line scan)."""
+def declared_services(project, labels):
+    """Services the compose files recorded on a container declare, as Compose renders them.
+
+    Asks ``docker compose config --services`` (names only: no configuration, no values) with the
+    files, directory and env files Compose put in the labels. None when that fails, for example
+    when the files have moved: the containers then still tell which services exist.
+    """
+    workdir = labels.get(LABEL_WORKING_DIR)
+    files = tuple(f.strip() for f in (labels.get(LABEL_CONFIG_FILES) or "").split(",") if f.strip())
+    if not workdir or not files:
+        return None
+    env_files = tuple(f.strip() for f in (labels.get(LABEL_ENV_FILE) or "").split(",") if f.strip())
+    command = ComposeProject(name=project, project_dir=workdir, files=files, env_file=env_files or None)
     try:
-        import yaml
-    except ImportError:
-        yaml = None
-    if yaml is not None:
-        try:
-            data = yaml.safe_load(text) or {}
-            services = data.get("services") if isinstance(data, dict) else None
-            return sorted(services) if isinstance(services, dict) else []
-        except yaml.YAMLError:
-            pass
-    names = []
-    in_services = False
-    indent = None
-    for raw in text.splitlines():
-        if not raw.strip() or raw.lstrip().startswith("#"):
-            continue
-        stripped = raw.lstrip()
-        level = len(raw) - len(stripped)
-        if level == 0:
-            in_services = re.match(r"^services\s*:\s*(#.*)?$", raw) is not None
-            indent = None
-            continue
-        if in_services:
-            indent = level if indent is None else indent
-            match = re.match(r"""^["']?([A-Za-z0-9][A-Za-z0-9._-]*)["']?\s*:""", stripped)
-            if level == indent and match:
-                names.append(match.group(1))
-    return sorted(names)
+        proc = compose_cli.run(command, ["config", "--services"], timeout=COMPOSE_TIMEOUT)
+    except ComposeCliError:
+        return None
+    return proc.stdout.decode("utf-8", "replace").split()
 
 
 class DockerState:
@@ -176,20 +165,11 @@ class DockerState:
         if not rows:
             raise ProjectNotFoundError(project, self.projects())
         seen = {(r.get("Labels") or {}).get(LABEL_SERVICE) for r in rows} - {None, ""}
-        files = set()
-        for r in rows:
-            labels = r.get("Labels") or {}
-            workdir = labels.get(LABEL_WORKING_DIR) or ""
-            for path in (labels.get(LABEL_CONFIG_FILES) or "").split(","):
-                if path.strip():
-                    files.add(os.path.join(workdir, path.strip()))
+        # containers of one project normally share these labels; render each distinct set once
+        sources = {tuple((r.get("Labels") or {}).get(k) or "" for k in SOURCE_LABELS) for r in rows}
         declared = set()
-        for path in sorted(files):
-            try:
-                with open(path) as handle:
-                    declared.update(parse_compose_services(handle.read()))
-            except (IOError, OSError, UnicodeDecodeError):
-                continue  # compose file moved or unreadable: the containers still tell us enough
+        for source in sorted(sources):
+            declared.update(declared_services(project, dict(zip(SOURCE_LABELS, source))) or ())
         return sorted(seen | declared)
 
     def logs(self, container_id, lines):

@@ -1,27 +1,12 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) 2026 berth.compose contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
-
 """Render, parse, compare and atomically write Docker Compose env files.
 
 Pure logic for the ``berth.compose.env_file`` module; no Ansible imports, so
-``pytest`` calls every function directly.
-
-Quoting rules (what Docker Compose v2's env-file parser reads back verbatim):
-
-* keys must match ``[A-Za-z_][A-Za-z0-9_]*``; anything else is rejected;
-* a value made only of ``A-Z a-z 0-9 _ . , : / @ % + = -`` is written bare
-  (``KEY=value``), and an empty value as ``KEY=``;
-* every other value is double-quoted, with ``\\`` -> ``\\\\``, ``"`` -> ``\\"``,
-  ``$`` -> ``$$`` (so Compose never interpolates it), newline -> ``\\n`` and
-  carriage return -> ``\\r``; a tab and every other printable character stay
-  literal inside the quotes;
-* other control characters (NUL, escape, ...) are rejected: Compose cannot
-  read them back;
-* keys are written in sorted order under a one-line header comment, so the
-  same input always gives byte-identical content.
+``pytest`` calls every function directly. The quoting rules (what Compose v2's
+env-file parser reads back verbatim) and why they are so are in docs/decisions.md.
+Keys are written in sorted order under a one-line header comment, so the same
+input always gives byte-identical content.
 """
 
 import errno

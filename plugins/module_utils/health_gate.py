@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) 2026 berth.compose contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Health gate: decide from container state snapshots and HTTP probe results
@@ -8,9 +7,6 @@ Pure logic, no Docker and no Ansible: the poll loop receives ``snapshot()``,
 ``probe()``, ``logs()``, ``clock()`` and ``sleep()`` as callables, so unit
 tests drive it with recorded container states and a fake clock.
 """
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
-
 import re
 import time
 from dataclasses import asdict, dataclass, field, replace

@@ -1,9 +1,6 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright (c) 2026 berth.compose contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 ---
@@ -21,13 +18,9 @@ description:
   - With C(--diff) the diff lists key names with every value replaced by V(<redacted>); a key whose value changes is
     marked V((changed)). Values never appear in the output, the diff or the logs (O(values) is C(no_log)).
   - Returns RV(changed_keys) so a deploy can recreate only the services that read those keys.
-  - "Quoting, as read back by Docker Compose v2 (C(env_file:) and C(--env-file)): a value made only of letters, digits
-    and C(_ . , : / @ % + = -) is written bare; an empty value as C(KEY=); every other value is double-quoted with
-    C(\\) written as C(\\\\), C(\") as C(\\\"), C($) as C($$) (so Compose never interpolates it), a newline as C(\\n)
-    and a carriage return as C(\\r). Other control characters (NUL, ESC, ...) are rejected."
-  - Ansible masks every occurrence of a no_log value in the task output. When a value is a substring of a key name
-    (for example a value C(A) and a key C(APP_URL)), that key shows masked in RV(changed_keys); the module warns when
-    this happens. Keep short non-secret settings out of O(values) or give them longer values.
+  - "Values are written so that Docker Compose v2 reads them back verbatim and never interpolates them: bare when
+    they hold only letters, digits and C(_ . , : / @ % + = -), otherwise double-quoted with C(\\), C(\"), C($),
+    newline and carriage return escaped."
 options:
   path:
     description:
@@ -66,6 +59,8 @@ options:
         are not supported.
     type: raw
     default: '0600'
+extends_documentation_fragment:
+  - berth.compose.attributes
 attributes:
   check_mode:
     support: full
@@ -73,11 +68,11 @@ attributes:
   diff_mode:
     support: full
     description: Shows added, removed and changed keys, and mode/owner/group changes; every value is redacted.
-  platform:
-    support: full
-    platforms: posix
-    description: Writes a file on the target host; needs nothing beyond Python.
 notes:
+  - Other control characters than tab, newline and carriage return (NUL, ESC, ...) are rejected; Compose cannot read
+    them back.
+  - Ansible masks every occurrence of a C(no_log) value in the output, so a key name that contains a value (a value
+    C(A), a key C(APP_URL)) shows masked in RV(changed_keys); the module warns when this happens.
   - The rename is atomic within one filesystem; the temporary file C(.<name>.*.tmp) lives next to O(path).
   - Lines of an existing file that are not assignments (comments, blank lines) are dropped when the file is rewritten.
 seealso:

@@ -1,9 +1,6 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright (c) 2026 berth.compose contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 module: health_gate
@@ -128,21 +125,16 @@ options:
 requirements:
   - Docker SDK for Python on the target (Debian/Ubuntu package C(python3-docker)).
   - Access to the Docker socket (member of the C(docker) group, or C(become)).
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads state; in check mode it gates exactly as in a normal run.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is no diff.
-  platform:
-    support: full
-    platforms: posix
-    description: Runs on the Docker host itself, which it reaches through the local Docker socket.
+  - The Docker CLI with the Compose v2 plugin, to list services that have no container.
+extends_documentation_fragment:
+  - berth.compose.attributes
+  - berth.compose.attributes.read_only
 notes:
-  - O(services) names are checked against the compose files recorded on the containers
-    (label C(com.docker.compose.project.config_files)); a declared service with no container
-    fails the gate with reason C(no containers), an undeclared one fails the module at once.
+  - The services of the project are those with containers plus those C(docker compose config --services)
+    lists for the compose files, directory and env file recorded on the containers' labels. A declared
+    service with no container fails the gate with reason C(no containers); a name that is not a service
+    fails the module at once. When Compose cannot render the files (moved, CLI missing), the containers alone
+    tell which services exist.
 seealso:
   - module: community.docker.docker_compose_v2
 """

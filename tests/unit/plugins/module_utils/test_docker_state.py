@@ -1,10 +1,6 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) 2026 berth.compose contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The Docker and HTTP adapters: inspect data -> ContainerState, compose labels, real HTTP(S) on loopback."""
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
-
 import http.server
 import shutil
 import ssl
@@ -15,12 +11,12 @@ import pytest
 
 from ansible_collections.berth.compose.plugins.module_utils import docker_state
 from ansible_collections.berth.compose.plugins.module_utils.docker_state import (
-    DockerState, ProjectNotFoundError, container_state_from_attrs, http_probe, parse_compose_services)
+    DockerState, ProjectNotFoundError, container_state_from_attrs, declared_services, http_probe)
 from ansible_collections.berth.compose.plugins.module_utils.health_gate import FAILED, PASSED, ProbeSpec
 
 
 def attrs(cid, service, status="running", health=None, project="app", oneoff="False", restarts=0, exit_code=0,
-          config_files=""):
+          config_files="", env_file=""):
     state = {"Status": status, "Running": status == "running", "ExitCode": exit_code, "OOMKilled": False,
              "Error": ""}
     if health:
@@ -29,7 +25,8 @@ def attrs(cid, service, status="running", health=None, project="app", oneoff="Fa
             "Config": {"Labels": {"com.docker.compose.project": project, "com.docker.compose.service": service,
                                   "com.docker.compose.oneoff": oneoff,
                                   "com.docker.compose.project.config_files": config_files,
-                                  "com.docker.compose.project.working_dir": "/srv/app"}}}
+                                  "com.docker.compose.project.working_dir": "/srv/app",
+                                  "com.docker.compose.project.environment_file": env_file}}}
 
 
 class FakeAPI:
@@ -88,16 +85,40 @@ def test_unknown_project_lists_the_known_ones():
     assert err.value.known == ["blog", "shop"] and "known compose projects: blog, shop" in str(err.value)
 
 
-def test_services_include_declared_ones_without_containers(tmp_path):
-    compose = tmp_path / "compose.yaml"
-    compose.write_text("services:\n  web:\n    image: x\n  api:\n    image: y\n  migrate:\n    image: z\n")
-    api = FakeAPI([attrs("1", "web", config_files=str(compose)), attrs("2", "worker")])
+class FakeCompose:
+    """Stands in for subprocess.run of `docker compose config --services`."""
+
+    def __init__(self, stdout=b"", returncode=0):
+        self.result = subprocess.CompletedProcess([], returncode, stdout, b"no such file: compose.yaml")
+        self.calls = []
+
+    def __call__(self, argv, **kwargs):
+        self.calls.append(argv)
+        return self.result
+
+
+def test_services_include_declared_ones_without_containers(monkeypatch):
+    compose = FakeCompose(b"api\nmigrate\nweb\n")
+    monkeypatch.setattr(docker_state.compose_cli.subprocess, "run", compose)
+    api = FakeAPI([attrs("1", "web", config_files="/srv/app/compose.yaml", env_file="/srv/shared/.env"),
+                   attrs("2", "worker", config_files="/srv/app/compose.yaml", env_file="/srv/shared/.env")])
     assert DockerState(api).services("app") == ["api", "migrate", "web", "worker"]
+    assert compose.calls == [["docker", "compose", "-p", "app", "--project-directory", "/srv/app",
+                              "-f", "/srv/app/compose.yaml", "--env-file", "/srv/shared/.env",
+                              "config", "--services"]]
 
 
-def test_unreadable_compose_file_falls_back_to_services_with_containers():
+def test_compose_failure_falls_back_to_services_with_containers(monkeypatch):
+    monkeypatch.setattr(docker_state.compose_cli.subprocess, "run", FakeCompose(returncode=1))
     api = FakeAPI([attrs("1", "web", config_files="/nonexistent/compose.yaml")])
     assert DockerState(api).services("app") == ["web"]
+
+
+def test_containers_without_compose_file_labels_are_not_rendered(monkeypatch):
+    compose = FakeCompose(b"web\n")
+    monkeypatch.setattr(docker_state.compose_cli.subprocess, "run", compose)
+    assert declared_services("app", {"com.docker.compose.project.working_dir": "/srv/app"}) is None
+    assert compose.calls == []
 
 
 def test_logs_returns_the_last_lines():
@@ -110,36 +131,6 @@ def test_snapshot_error_says_docker_went_away():
             raise IOError("connection reset")
     with pytest.raises(docker_state.DockerUnavailableError, match="lost contact with Docker"):
         DockerState(Broken([])).snapshot("app")
-
-
-COMPOSE = """
-# comment
-name: demo
-services:
-  web:
-    build: ./web
-    healthcheck:
-      test: ["CMD", "true"]
-  "api":
-    image: api
-  # commented:
-  migrate: {image: m}
-volumes:
-  data:
-"""
-
-
-def test_compose_services_from_yaml_and_from_the_line_scan(monkeypatch):
-    assert parse_compose_services(COMPOSE) == ["api", "migrate", "web"]
-    import builtins
-    real_import = builtins.__import__
-
-    def no_yaml(name, *args, **kwargs):
-        if name == "yaml":
-            raise ImportError("no yaml")
-        return real_import(name, *args, **kwargs)
-    monkeypatch.setattr(builtins, "__import__", no_yaml)
-    assert parse_compose_services(COMPOSE) == ["api", "migrate", "web"]
 
 
 # --- HTTP probes against a server on 127.0.0.1 -----------------------------------

@@ -1,9 +1,5 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) 2026 berth.compose contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
-
 import os
 import random
 import stat

@@ -1,10 +1,6 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) 2026 berth.compose contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Argument handling and result shape of the health_gate module, with a fake Docker."""
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
-
 import pytest
 
 from ansible.module_utils.testing import patch_module_args

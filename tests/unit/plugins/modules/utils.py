@@ -1,10 +1,6 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) 2026 berth.compose contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Run a module's main() in-process and catch its exit_json / fail_json as an exception."""
-
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
 
 class ModuleExit(Exception):
