@@ -5,7 +5,7 @@
 #
 # ansible-test bootstraps pip in each test venv by downloading get-pip.py from a host
 # these machines cannot reach; it accepts a cached script instead, and ours installs
-# with ensurepip + PyPI (shared/ENVIRONMENT.md section 6).
+# with ensurepip + PyPI.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)

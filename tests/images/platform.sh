@@ -76,7 +76,7 @@ build_vm() {
     ln -sf /dev/null "$rootfs/etc/systemd/system/$unit"
   done
   # Test platform only (not the roles): the nested engine fails every container with
-  # "failed to disable IPv6 on container's interface" without this (ENVIRONMENT.md 4).
+  # "failed to disable IPv6 on container's interface" without this.
   mkdir -p "$rootfs/etc/systemd/system/docker.service.d"
   printf '[Service]\nEnvironment=DOCKER_ALLOW_IPV6_ON_IPV4_INTERFACE=1\n' \
     >"$rootfs/etc/systemd/system/docker.service.d/berth-test-platform.conf"

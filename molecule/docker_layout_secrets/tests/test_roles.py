@@ -50,11 +50,17 @@ def test_deploy_user_is_in_docker_group(host):
 
 
 @pytest.mark.parametrize("path, mode", [
-    (ROOT, 0o755), (ROOT + "/repo", 0o755), (ROOT + "/shared", 0o750), (ROOT + "/backups", 0o750),
+    (ROOT, 0o755), (ROOT + "/repo", 0o755), (ROOT + "/releases", 0o755), (ROOT + "/shared", 0o750),
+    (ROOT + "/backups", 0o750), (ROOT + "/.berth", 0o755),
 ])
 def test_layout_directories_have_owner_and_mode(host, path, mode):
     d = host.file(path)
     assert d.is_directory and d.user == "deploy" and d.group == "deploy" and d.mode == mode
+
+
+def test_app_root_is_marked_as_this_apps(host):
+    marker = host.file(ROOT + "/.berth/app")
+    assert marker.content_string == "layered\n" and marker.mode == 0o644
 
 
 def test_env_file_is_owner_only(host):

@@ -24,7 +24,8 @@ def test_deploy_user_may_use_docker(host):
 
 
 def test_app_layout_owners_and_modes(host):
-    expected = {ROOT: 0o755, ROOT + "/shared": 0o750, ROOT + "/backups": 0o750}
+    expected = {ROOT: 0o755, ROOT + "/repo": 0o755, ROOT + "/releases": 0o755, ROOT + "/shared": 0o750,
+                ROOT + "/backups": 0o750, ROOT + "/.berth": 0o755}
     for path, mode in expected.items():
         d = host.file(path)
         assert d.is_directory, path

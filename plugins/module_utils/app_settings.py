@@ -1,0 +1,215 @@
+# Copyright (c) 2026 berth.compose contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Checks of the app-wide ``berth_*`` settings, made before any task changes the host.
+
+``check_settings`` judges the values alone (names and path shapes); ``check_app_root``
+looks at the app root on the host (a symlink to a system directory, a directory that
+belongs to another app or to nothing of ours). Both return a list of problems, one
+sentence each, naming the variable and what is allowed; an empty list means the
+settings may be used.
+"""
+import os
+import posixpath
+import re
+from dataclasses import dataclass, field
+
+# Names that end up in unit names (<app>.service), file names and paths: no separators,
+# no spaces, no leading "-" that a command line would read as an option.
+SIMPLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z")
+SIMPLE_NAME_RULE = "1 to 64 letters, digits, '-' or '_', starting with a letter or a digit"
+# What Docker Compose itself accepts as a project name.
+PROJECT_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}\Z")
+PROJECT_NAME_RULE = "1 to 64 lowercase letters, digits, '-' or '_', starting with a letter or a digit, as Compose requires"
+# The portable POSIX user name set, lowercase as useradd and groupadd accept it by default.
+POSIX_NAME = re.compile(r"[a-z_][a-z0-9_.-]{0,31}\Z")
+POSIX_NAME_RULE = "1 to 32 lowercase letters, digits, '_', '.' or '-', starting with a letter or '_'"
+# Path components end up unquoted in systemd unit lines and shell scripts.
+PATH_COMPONENT = re.compile(r"[A-Za-z0-9._@+-]+\Z")
+PATH_RULE = "letters, digits and '.', '_', '-', '@', '+' in each component"
+
+# Directories whose whole tree belongs to the operating system.
+SYSTEM_TREES = (
+    "/bin", "/boot", "/dev", "/etc", "/proc", "/run", "/sbin", "/sys", "/usr", "/var/lib/docker",
+    "/var/lib/dpkg", "/var/lib/apt", "/var/lib/systemd", "/var/log",
+)
+# Directories that hold other things and must never become an app root themselves.
+SYSTEM_DIRS = frozenset((
+    "/", "/home", "/lost+found", "/media", "/mnt", "/opt", "/root", "/snap", "/srv", "/tmp", "/var",
+    "/var/backups", "/var/cache", "/var/lib", "/var/local", "/var/lock", "/var/mail", "/var/opt",
+    "/var/spool", "/var/tmp", "/var/www",
+))
+# /lib, /lib32, /lib64, /libx32 and their trees.
+LIB_TREE = re.compile(r"/lib(32|64|x32)?(/|\Z)")
+
+# What berth.compose.layout and the deploy put in an app root; a directory holding nothing
+# else was made by us (hosts provisioned before the marker existed have no marker).
+LAYOUT_ENTRIES = frozenset(("repo", "releases", "current", "shared", "backups", ".berth", "releases.jsonl"))
+# Written by berth.compose.layout: the name of the app that owns the root.
+MARKER = ".berth/app"
+
+
+@dataclass
+class Settings:
+    """The app-wide settings this module judges (the berth_ prefix dropped)."""
+
+    app_name: str
+    app_root: str
+    compose_project: str
+    deploy_user: str
+    deploy_group: str
+    env_file: str
+    compose_files: list = field(default_factory=list)
+
+
+def check_settings(settings):
+    """Problems with the values themselves, without looking at any host."""
+    problems = []
+    problems += _check_name("berth_app_name", settings.app_name, SIMPLE_NAME, SIMPLE_NAME_RULE,
+                            "it names the systemd units, scripts and the default app root")
+    problems += _check_name("berth_compose_project", settings.compose_project, PROJECT_NAME, PROJECT_NAME_RULE,
+                            "it defaults to berth_app_name")
+    problems += _check_name("berth_deploy_user", settings.deploy_user, POSIX_NAME, POSIX_NAME_RULE)
+    problems += _check_name("berth_deploy_group", settings.deploy_group, POSIX_NAME, POSIX_NAME_RULE,
+                            "it defaults to berth_deploy_user")
+
+    root_problem = path_problem("berth_app_root", settings.app_root)
+    if root_problem is None:
+        root_problem = system_dir_problem("berth_app_root", settings.app_root)
+    if root_problem is not None:
+        problems.append(root_problem)
+        # Whether the other paths are inside a root that is itself refused says nothing.
+        return problems
+
+    env_problem = path_problem("berth_env_file", settings.env_file)
+    if env_problem is None and not is_inside(settings.env_file, settings.app_root):
+        env_problem = ("berth_env_file=%r is not allowed: it must be a file inside berth_app_root (%s), "
+                       "for example %s/shared/.env" % (settings.env_file, settings.app_root, settings.app_root))
+    if env_problem is not None:
+        problems.append(env_problem)
+
+    if not settings.compose_files:
+        problems.append("berth_compose_files is empty: list at least one compose file, relative to the release "
+                        "directory (for example compose.yaml)")
+    for compose_file in settings.compose_files:
+        problem = compose_file_problem(compose_file, settings.app_root)
+        if problem is not None:
+            problems.append(problem)
+    return problems
+
+
+def _check_name(variable, value, pattern, rule, why=None):
+    if isinstance(value, str) and pattern.match(value):
+        return []
+    return ["%s=%r is not allowed: use %s%s" % (variable, value, rule, " (%s)" % why if why else "")]
+
+
+def path_problem(variable, path, absolute=True):
+    """Why ``path`` is not a plain normalized path, or None."""
+    if not isinstance(path, str) or not path:
+        return "%s=%r is not allowed: it must be a non-empty path" % (variable, path)
+    if absolute and not path.startswith("/"):
+        return "%s=%r is not allowed: it must be an absolute path" % (variable, path)
+    if path != "/" and (path.endswith("/") or "//" in path):
+        return "%s=%r is not allowed: write it normalized, without '//' or a trailing '/'" % (variable, path)
+    components = [part for part in path.split("/") if part]
+    if any(part in (".", "..") for part in components):
+        return "%s=%r is not allowed: it must not contain '.' or '..' components" % (variable, path)
+    if not all(PATH_COMPONENT.match(part) for part in components):
+        return "%s=%r is not allowed: use %s" % (variable, path, PATH_RULE)
+    return None
+
+
+def is_system_dir(path):
+    """True for / and the operating system's directories an app root must never be (or be under)."""
+    if path in SYSTEM_DIRS or LIB_TREE.match(path):
+        return True
+    return any(path == tree or path.startswith(tree + "/") for tree in SYSTEM_TREES)
+
+
+def system_dir_problem(variable, path):
+    if not is_system_dir(path):
+        return None
+    return ("%s=%r is not allowed: it is / or a system directory; use a directory of its own such as "
+            "/opt/<app> or /srv/<app>" % (variable, path))
+
+
+def is_inside(path, root):
+    """True when ``path`` is strictly below ``root`` (both normalized absolute paths)."""
+    return path.startswith(root.rstrip("/") + "/") and path != root
+
+
+def compose_file_problem(compose_file, app_root):
+    """A compose file is relative to the release directory, or absolute inside the app root."""
+    variable = "berth_compose_files"
+    if isinstance(compose_file, str) and compose_file.startswith("/"):
+        problem = path_problem(variable, compose_file)
+        if problem is None and not is_inside(compose_file, app_root):
+            problem = ("%s entry %r is not allowed: an absolute compose file must be inside berth_app_root (%s); "
+                       "otherwise give it relative to the release directory" % (variable, compose_file, app_root))
+        return problem
+    problem = path_problem(variable, compose_file, absolute=False)
+    if problem is not None:
+        return problem.replace("berth_compose_files=", "berth_compose_files entry ", 1) + \
+            " (a relative path inside the release directory)"
+    return None
+
+
+@dataclass
+class RootState:
+    """What the host holds at the app root.
+
+    ``state`` is ``absent``, ``empty``, ``marked`` (the marker names this app), ``legacy`` (a berth
+    layout from before the marker) or ``refused`` (``problem`` says why).
+    """
+
+    state: str
+    problem: str = None
+
+
+def check_app_root(app_root, app_name):
+    """Look at the app root on this host: it may be missing, empty, marked for this app, or a berth layout."""
+    if not os.path.lexists(app_root):
+        # A symlink in a parent (/opt -> /etc) must not lead the root into a system directory.
+        parent = _existing_parent(app_root)
+        real = posixpath.join(os.path.realpath(parent), posixpath.relpath(app_root, parent))
+        if real != app_root and is_system_dir(real):
+            return RootState("refused", "berth_app_root=%r is not allowed: it resolves to %s, a system directory"
+                             % (app_root, real))
+        return RootState("absent")
+    real = os.path.realpath(app_root)
+    if real != app_root and is_system_dir(real):
+        return RootState("refused", "berth_app_root=%r is not allowed: it resolves to %s, a system directory"
+                         % (app_root, real))
+    if not os.path.isdir(app_root):
+        return RootState("refused", "berth_app_root=%r is not allowed: it exists and is not a directory" % app_root)
+    marker = os.path.join(app_root, MARKER)
+    if os.path.isfile(marker):
+        owner = _read_marker(marker)
+        if owner == app_name:
+            return RootState("marked")
+        return RootState("refused", "berth_app_root=%r is not allowed: it belongs to the app %r (see %s), not to "
+                         "berth_app_name=%r; choose another root, or put %r in %s if this really is a rename"
+                         % (app_root, owner, marker, app_name, app_name, marker))
+    entries = set(os.listdir(app_root))
+    if not entries:
+        return RootState("empty")
+    if entries <= LAYOUT_ENTRIES:
+        return RootState("legacy")
+    strangers = sorted(entries - LAYOUT_ENTRIES)
+    return RootState("refused", "berth_app_root=%r is not allowed: the directory exists and holds %s, which no "
+                     "berth.compose app put there (it has no %s marker); use an empty or new directory, or write "
+                     "%r to %s when it really is this app's root"
+                     % (app_root, ", ".join(strangers[:5]) + (", ..." if len(strangers) > 5 else ""), MARKER,
+                        app_name, marker))
+
+
+def _existing_parent(path):
+    parent = posixpath.dirname(path)
+    while parent != "/" and not os.path.lexists(parent):
+        parent = posixpath.dirname(parent)
+    return parent
+
+
+def _read_marker(path):
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        return handle.read(256).strip()

@@ -1,0 +1,25 @@
+# Copyright (c) 2026 berth.compose contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Which wanted Debian packages dpkg does not report as installed."""
+
+# One line per package dpkg knows: "<name> <status>"; only "installed" counts.
+DPKG_QUERY_FORMAT = "${Package} ${db:Status-Status}\\n"
+
+
+def dpkg_query_argv(names):
+    return ["dpkg-query", "--show", "--showformat=" + DPKG_QUERY_FORMAT] + list(names)
+
+
+def missing_packages(wanted, dpkg_output):
+    """The wanted names, in their order, that ``dpkg-query`` did not list as installed.
+
+    dpkg lists nothing for a package it never heard of, and states such as
+    ``config-files`` or ``half-installed`` for removed or broken ones: all of them are missing.
+    """
+    installed = set()
+    for line in dpkg_output.splitlines():
+        fields = line.split()
+        if len(fields) == 2 and fields[1] == "installed":
+            # Multi-arch packages may be listed as name:arch.
+            installed.add(fields[0].split(":", 1)[0])
+    return [name for name in wanted if name.split(":", 1)[0] not in installed]

@@ -1,0 +1,43 @@
+# Copyright (c) 2026 berth.compose contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+import json
+
+import pytest
+
+from ansible.module_utils.testing import patch_module_args
+from ansible_collections.berth.compose.plugins.modules import app_settings as module
+
+
+def run(capsys, check_mode=False, **overrides):
+    args = dict(app_name="shop", app_root="/opt/shop", compose_project="shop", compose_files=["compose.yaml"],
+                env_file="/opt/shop/shared/.env", deploy_user="deploy", deploy_group="deploy",
+                _ansible_check_mode=check_mode)
+    args.update(overrides)
+    with patch_module_args(args):
+        with pytest.raises(SystemExit):
+            module.main()
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_good_settings_pass_unchanged_in_both_modes(tmp_path, capsys, check_mode):
+    root = str(tmp_path / "shop")
+    result = run(capsys, check_mode=check_mode, app_root=root, env_file=root + "/shared/.env")
+    assert not result.get("failed") and result["changed"] is False
+    assert result["app_root_state"] == "absent" and result["problems"] == []
+
+
+def test_bad_settings_fail_with_every_problem_and_leave_the_host_alone(capsys):
+    result = run(capsys, app_name="../etc", app_root="/etc", env_file="/etc/shared/.env")
+    assert result["failed"] and result["app_root_state"] == "unchecked"
+    assert [p.split("=")[0] for p in result["problems"]] == ["berth_app_name", "berth_app_root"]
+    assert result["msg"].startswith("Refusing the app-wide settings, nothing was changed:")
+    assert all(problem in result["msg"] for problem in result["problems"])
+
+
+def test_root_of_another_app_fails(tmp_path, capsys):
+    (tmp_path / ".berth").mkdir()
+    (tmp_path / ".berth" / "app").write_text("blog\n")
+    result = run(capsys, app_root=str(tmp_path), env_file=str(tmp_path / "shared/.env"))
+    assert result["failed"] and result["app_root_state"] == "refused"
+    assert "belongs to the app 'blog'" in result["msg"]
