@@ -215,17 +215,17 @@ def _dedupe(items, limit=FULL_REASONS_LIMIT):
 
 def plan_changes(plan_input):
     """Map the changed paths of a :class:`PlanInput` to a :class:`Plan`."""
-    pin = plan_input
-    if pin.unclaimed not in UNCLAIMED_POLICIES:
-        raise ChangedServicesError("unclaimed must be one of %s, got %r" % (", ".join(UNCLAIMED_POLICIES), pin.unclaimed))
+    if plan_input.unclaimed not in UNCLAIMED_POLICIES:
+        raise ChangedServicesError("unclaimed must be one of %s, got %r"
+                                   % (", ".join(UNCLAIMED_POLICIES), plan_input.unclaimed))
     override_all, override = False, None
-    if pin.override not in (None, [], ""):
-        override_all, override = parse_service_list(pin.override, pin.services, "services")
-    matcher = _Matcher(pin)
+    if plan_input.override not in (None, [], ""):
+        override_all, override = parse_service_list(plan_input.override, plan_input.services, "services")
+    matcher = _Matcher(plan_input)
     build, recreate, hooks_seen = set(), set(), {}
-    full_reasons = [pin.full_reason] if pin.full_reason else []
+    full_reasons = [plan_input.full_reason] if plan_input.full_reason else []
     unclaimed_paths, reasons, ignored = [], {}, 0
-    for raw in pin.paths:
+    for raw in plan_input.paths:
         path = normalize_path(raw)
         if not path or path in reasons:
             continue
@@ -238,28 +238,30 @@ def plan_changes(plan_input):
             full_reasons.append("%s: %s" % (path, effect.reason))
         if effect.kind == "unclaimed":
             unclaimed_paths.append(path)
-            if pin.unclaimed == "full":
+            if plan_input.unclaimed == "full":
                 full_reasons.append("%s: unclaimed (policy: full)" % path)
-            reasons[path] = "%s (policy: %s)" % (effect.reason, pin.unclaimed)
+            reasons[path] = "%s (policy: %s)" % (effect.reason, plan_input.unclaimed)
         else:
             ignored += effect.kind == "ignored"
             reasons[path] = effect.reason
-    config_changes = pin.config_changes or {}
-    for service, action in config_changes.items():
-        {"build": build, "recreate": recreate}.get(action, set()).add(service)
+    config_changes = plan_input.config_changes or {}
+    build |= {s for s, action in config_changes.items() if action == "build"}
+    recreate |= {s for s, action in config_changes.items() if action == "recreate"}
     rule_hook_order = {}
-    for rule in pin.rules:
+    for rule in plan_input.rules:
         for hook in rule.hooks:
             rule_hook_order.setdefault(hook, len(rule_hook_order))
-            if pin.full_reason:  # nobody knows what changed: every hook runs
+            if plan_input.full_reason:  # nobody knows what changed: every hook runs
                 hooks_seen.setdefault(hook, len(hooks_seen))
     plan = Plan(reasons=reasons, unclaimed=sorted(unclaimed_paths), hooks=sorted(hooks_seen, key=rule_hook_order.get),
-                from_commit=pin.from_commit, to_commit=pin.to_commit, services=sorted(pin.services),
-                buildable=sorted(pin.buildable), config_changes=dict(config_changes),
+                from_commit=plan_input.from_commit, to_commit=plan_input.to_commit,
+                services=sorted(plan_input.services), buildable=sorted(plan_input.buildable),
+                config_changes=dict(config_changes),
                 removed=sorted(s for s, a in config_changes.items() if a == "removed"))
     _choose_services(plan, build, recreate, full_reasons, override_all, override)
-    plan.summary = _summary(plan, len(reasons), ignored, "operator override" if override_all or override is not None else None)
-    if pin.unclaimed == "fail" and plan.unclaimed and override is None and not override_all:
+    how = "operator override" if override_all or override is not None else None
+    plan.summary = _summary(plan, len(reasons), ignored, how)
+    if plan_input.unclaimed == "fail" and plan.unclaimed and override is None and not override_all:
         raise UnclaimedPathsError(plan)
     return plan
 

@@ -183,10 +183,6 @@ def _is_literal(seg):
     return not any(c in seg for c in "*?[\\")
 
 
-def _unescape(seg):
-    return re.sub(r"\\(.)", r"\1", seg)
-
-
 def glob_to_regex(pattern):
     """Return the anchored regex source for one brace-free glob."""
     segs = _split_pattern(pattern)
