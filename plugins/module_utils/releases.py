@@ -1,0 +1,395 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 berth.compose contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Releases on the host, the logic behind the berth.compose.release module.
+
+Layout under the app root (see DESIGN.md "Releases and rollback"):
+
+    repo/                 the one clone; `git fetch` runs here
+    releases/<sha>/       `git worktree add --detach` of repo at <sha>
+      .env             -> the shared env file (compose `env_file: .env` reads it)
+      .berth/images.yml   compose override: the image every build service runs
+      .berth/release.env  BERTH_REF, BERTH_COMMIT, BERTH_SHORT_SHA for interpolation
+    current            -> releases/<sha>, switched by rename of a new symlink
+
+Images are named <project>-<service>:<short sha of the release that built them>.
+A release that does not rebuild a service keeps the image the previous release ran,
+so rolling back re-ups images that still exist and builds nothing.
+
+Plain functions; subprocess only (git, docker), no Ansible imports.
+"""
+import json
+import os
+import shutil
+import subprocess
+import time
+
+SHORT = 12
+OVERRIDE = os.path.join(".berth", "images.yml")
+RELEASE_ENV = os.path.join(".berth", "release.env")
+LABEL_PROJECT = "com.docker.compose.project"
+LABEL_SERVICE = "com.docker.compose.service"
+LABEL_ONEOFF = "com.docker.compose.oneoff"
+
+
+class ReleaseError(Exception):
+    """A step failed; the message is meant for the operator."""
+
+    def __init__(self, msg, output=""):
+        super(ReleaseError, self).__init__(msg)
+        self.output = output
+
+
+def short_sha(commit):
+    return commit[:SHORT]
+
+
+def image_ref(project, service, tag):
+    """The name an image built for a release carries: <project>-<service>:<tag>."""
+    return "%s-%s:%s" % (project, service, tag)
+
+
+def run(argv, cwd=None, env=None, check=True, timeout=None):
+    """Run argv (never a shell); return (rc, combined output)."""
+    try:
+        proc = subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              timeout=timeout, check=False)
+    except OSError as exc:
+        raise ReleaseError("cannot run %s: %s" % (argv[0], exc))
+    out = proc.stdout.decode("utf-8", "replace")
+    if check and proc.returncode != 0:
+        raise ReleaseError("%s failed (exit %d): %s" % (" ".join(argv[:4]), proc.returncode, tail(out, 15)), out)
+    return proc.returncode, out
+
+
+def tail(text, lines):
+    return "\n".join(text.rstrip("\n").splitlines()[-lines:]) if lines > 0 else ""
+
+
+# ---------------------------------------------------------------- layout
+
+class Layout(object):
+    def __init__(self, root):
+        self.root = root
+        self.repo = os.path.join(root, "repo")
+        self.releases = os.path.join(root, "releases")
+        self.current = os.path.join(root, "current")
+        self.state = os.path.join(root, ".berth")
+        self.pin = os.path.join(self.state, "pin")
+
+    def release_dir(self, commit):
+        return os.path.join(self.releases, commit)
+
+    def current_dir(self):
+        """Absolute directory `current` points at, or None."""
+        if not os.path.islink(self.current):
+            return None
+        target = os.readlink(self.current)
+        return os.path.normpath(os.path.join(self.root, target))
+
+    def current_commit(self, git="git"):
+        """Commit `current` serves: the release directory's name, or the legacy checkout's HEAD."""
+        target = self.current_dir()
+        if target is None or not os.path.isdir(target):
+            return None
+        if os.path.dirname(target) == os.path.normpath(self.releases):
+            return os.path.basename(target)
+        rc, out = run([git, "-C", target, "rev-parse", "HEAD"], check=False)
+        return out.strip() if rc == 0 else None
+
+
+def switch_current(layout, commit):
+    """Point `current` at releases/<commit> atomically: a new symlink renamed over the old one.
+
+    Returns the previous target (absolute) or None. Readers see either the old or the new
+    release, never a missing link."""
+    previous = layout.current_dir()
+    target = os.path.join("releases", commit)
+    if previous == os.path.normpath(layout.release_dir(commit)):
+        return previous
+    tmp = layout.current + ".berth-new"
+    if os.path.lexists(tmp):
+        os.unlink(tmp)
+    os.symlink(target, tmp)
+    os.replace(tmp, layout.current)
+    return previous
+
+
+# ---------------------------------------------------------------- git
+
+def resolve(layout, ref, fetch=True, git="git"):
+    """Fetch, then resolve ref to (commit, kind) with kind branch|tag|commit.
+
+    Branches move fast-forward only: a remote branch that was rewritten is rejected by
+    the fetch (no `+` in the refspec), and deploying that branch then fails."""
+    rejected = []
+    if fetch:
+        rc, out = run([git, "-C", layout.repo, "fetch", "--prune", "--tags", "origin",
+                       "refs/heads/*:refs/remotes/origin/*"], check=False)
+        if rc != 0:
+            rejected = [line for line in out.splitlines() if "[rejected]" in line]
+            if not rejected:
+                raise ReleaseError("git fetch failed in %s: %s" % (layout.repo, tail(out, 10)), out)
+    candidates = [("branch", "refs/remotes/origin/%s" % ref), ("tag", "refs/tags/%s" % ref), ("commit", ref)]
+    for kind, name in candidates:
+        rc, out = run([git, "-C", layout.repo, "rev-parse", "--verify", "--quiet", name + "^{commit}"], check=False)
+        if rc == 0:
+            if kind == "branch" and any(" %s " % ref in line or line.endswith("origin/" + ref) for line in rejected):
+                raise ReleaseError("branch %s was rewritten on the remote (not a fast-forward); deploy a sha or tag "
+                                   "explicitly to accept the new history" % ref)
+            return out.strip(), kind
+    raise ReleaseError("ref %r does not resolve to a commit in %s (not a branch, tag or commit of the remote)"
+                       % (ref, layout.repo))
+
+
+def is_ancestor(layout, older, newer, git="git"):
+    rc, _ = run([git, "-C", layout.repo, "merge-base", "--is-ancestor", older, newer], check=False)
+    return rc == 0
+
+
+def ensure_worktree(layout, commit, git="git"):
+    """releases/<commit> as a detached worktree at commit; returns True when it was (re)made."""
+    path = layout.release_dir(commit)
+    if os.path.isdir(path):
+        rc, out = run([git, "-C", path, "rev-parse", "HEAD"], check=False)
+        if rc == 0 and out.strip() == commit:
+            return False
+        # Left half-made by a killed deploy: start it again.
+        run([git, "-C", layout.repo, "worktree", "remove", "--force", path], check=False)
+        shutil.rmtree(path, ignore_errors=True)
+    run([git, "-C", layout.repo, "worktree", "prune"], check=False)
+    os.makedirs(layout.releases, exist_ok=True)
+    run([git, "-C", layout.repo, "worktree", "add", "--detach", path, commit])
+    return True
+
+
+def remove_worktree(layout, commit, git="git"):
+    path = layout.release_dir(commit)
+    run([git, "-C", layout.repo, "worktree", "remove", "--force", path], check=False)
+    shutil.rmtree(path, ignore_errors=True)
+    run([git, "-C", layout.repo, "worktree", "prune"], check=False)
+
+
+# ---------------------------------------------------------------- image map
+
+def plan_images(project, buildable, build, tag, previous, image_exists):
+    """The image every build service of a release runs, and what must be built for it.
+
+    buildable: services with a build section; build: services the plan rebuilds;
+    tag: this release's short sha; previous: service -> image of the release this one
+    follows (or of the release rolled back to); image_exists: ref -> bool.
+    A service not rebuilt keeps its previous image while that image exists, else the image
+    tagged with this commit when it exists; otherwise it is built now. Returns (images, build, rebuilt_missing)."""
+    images = {}
+    build_now = set(build) & set(buildable)
+    missing = []
+    for service in sorted(buildable):
+        own = image_ref(project, service, tag)
+        if service not in build_now:
+            # The previous release's image first, then one built for this very commit earlier
+            # (a rollback to a release whose directory was pruned but whose images were kept).
+            reuse = [ref for ref in (previous.get(service), own) if ref and image_exists(ref)]
+            if reuse:
+                images[service] = reuse[0]
+                continue
+            build_now.add(service)
+            missing.append(service)
+        images[service] = own
+    return images, sorted(build_now), missing
+
+
+def render_override(images):
+    """Compose override text: one `image:` per build service (JSON strings are YAML)."""
+    lines = ["# Written by berth.compose: the image each build service of this release runs.",
+             "# `docker compose build` tags by it and `up --no-build` runs exactly it."]
+    if not images:
+        lines.append("services: {}")
+    else:
+        lines.append("services:")
+        for service in sorted(images):
+            lines.append("  %s:" % json.dumps(service))
+            lines.append("    image: %s" % json.dumps(images[service]))
+    return "\n".join(lines) + "\n"
+
+
+def parse_override(text):
+    """service -> image from render_override's output (no YAML library needed)."""
+    images = {}
+    service = None
+    for line in text.splitlines():
+        stripped = line.strip()
+        if line.startswith("  ") and not line.startswith("    ") and stripped.endswith(":"):
+            service = json.loads(stripped[:-1]) if stripped.startswith('"') else stripped[:-1]
+        elif stripped.startswith("image:") and service:
+            value = stripped[len("image:"):].strip()
+            images[service] = json.loads(value) if value.startswith('"') else value
+    return images
+
+
+def release_environment(ref, commit):
+    return {"BERTH_REF": ref, "BERTH_COMMIT": commit, "BERTH_SHORT_SHA": short_sha(commit)}
+
+
+def render_release_env(environment):
+    return "".join("%s=%s\n" % (k, environment[k]) for k in sorted(environment))
+
+
+def read_images(release_dir):
+    path = os.path.join(release_dir, OVERRIDE)
+    try:
+        with open(path) as handle:
+            return parse_override(handle.read())
+    except (IOError, OSError):
+        return {}
+
+
+def write_if_changed(path, text, mode=0o644):
+    """Write text atomically unless the file already holds it; True when written."""
+    try:
+        with open(path) as handle:
+            if handle.read() == text:
+                return False
+    except (IOError, OSError):
+        pass
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as handle:
+        handle.write(text)
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)
+    return True
+
+
+def ensure_env_link(release_dir, env_file):
+    """releases/<sha>/.env -> the shared env file; True when (re)made."""
+    link = os.path.join(release_dir, ".env")
+    if os.path.islink(link) and os.readlink(link) == env_file:
+        return False
+    if os.path.lexists(link):
+        os.unlink(link)
+    os.symlink(env_file, link)
+    return True
+
+
+# ---------------------------------------------------------------- compose command
+
+def compose_argv(docker, project, project_dir, files, env_files):
+    """The one compose command line of a release; the app unit runs the same one from `current`."""
+    argv = [docker, "compose", "-p", project, "--project-directory", project_dir]
+    for name in list(files) + [OVERRIDE]:
+        argv += ["-f", name if os.path.isabs(name) else os.path.join(project_dir, name)]
+    for env in env_files:
+        argv += ["--env-file", env]
+    return argv
+
+
+# ---------------------------------------------------------------- retention
+
+def prune_plan(releases, keep, protected):
+    """Release commits to remove: all but the newest `keep` and the protected ones.
+
+    releases: [(commit, mtime)]; protected: commits never removed (current, last good)."""
+    ordered = sorted(releases, key=lambda item: item[1], reverse=True)
+    kept = set(commit for commit, _ in ordered[:max(keep, 1)]) | set(c for c in protected if c)
+    return [commit for commit, _ in ordered if commit not in kept]
+
+
+def prunable_images(removed_maps, kept_maps, in_use):
+    """Image refs of removed releases no kept release runs and no container uses (by ref or ID).
+
+    removed_maps / kept_maps: lists of service -> image ref; in_use: refs and IDs containers use."""
+    kept = set()
+    for images in kept_maps:
+        kept.update(images.values())
+    out = set()
+    for images in removed_maps:
+        out.update(ref for ref in images.values() if ref not in kept and ref not in in_use)
+    return sorted(out)
+
+
+# ---------------------------------------------------------------- soak
+
+def soak_problems(before, after):
+    """Containers that restarted, exited, turned unhealthy or were replaced during the soak.
+
+    before/after: container name -> dict(id, restart_count, status, health)."""
+    problems = []
+    for name in sorted(before):
+        first = before[name]
+        last = after.get(name)
+        if last is None or last["id"] != first["id"]:
+            problems.append("%s: container was replaced or removed during the soak" % name)
+        elif last["restart_count"] > first["restart_count"]:
+            problems.append("%s: restarted %d time(s) during the soak" % (
+                name, last["restart_count"] - first["restart_count"]))
+        elif last["status"] != "running":
+            problems.append("%s: %s during the soak" % (name, last["status"]))
+        elif last.get("health") == "unhealthy":
+            problems.append("%s: turned unhealthy during the soak" % name)
+    return problems
+
+
+def container_states(docker, project, services):
+    """name -> state of the project's service containers (one-off `run` containers excluded)."""
+    rc, out = run([docker, "ps", "-aq", "--no-trunc", "--filter", "label=%s=%s" % (LABEL_PROJECT, project)])
+    ids = out.split()
+    if not ids:
+        return {}
+    _, raw = run([docker, "inspect"] + ids)
+    states = {}
+    for item in json.loads(raw):
+        labels = (item.get("Config") or {}).get("Labels") or {}
+        if labels.get(LABEL_ONEOFF) == "True" or labels.get(LABEL_SERVICE) not in services:
+            continue
+        state = item.get("State") or {}
+        states[item["Name"].lstrip("/")] = {
+            "id": item["Id"], "service": labels.get(LABEL_SERVICE), "image": item.get("Image"),
+            "restart_count": item.get("RestartCount", 0), "status": state.get("Status"),
+            "health": (state.get("Health") or {}).get("Status")}
+    return states
+
+
+def soak(docker, project, services, seconds, interval=1.0, clock=time.monotonic, sleep=time.sleep):
+    """Watch the services' containers for `seconds`; return the problems seen (empty: passed)."""
+    before = container_states(docker, project, services)
+    deadline = clock() + seconds
+    while True:
+        after = container_states(docker, project, services)
+        problems = soak_problems(before, after)
+        if problems or clock() >= deadline:
+            return problems
+        sleep(interval)
+
+
+# ---------------------------------------------------------------- preflight
+
+def env_keys(text):
+    """Keys of an env file (KEY=value lines; comments, blanks and `export ` prefixes allowed)."""
+    keys = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[len("export "):].strip()
+        key = line.split("=", 1)[0].strip()
+        if key and key not in keys:
+            keys.append(key)
+    return keys
+
+
+def missing_env_keys(template_text, env_text, optional):
+    """Template keys the env file lacks, minus the optional ones; names only, never values."""
+    have = set(env_keys(env_text))
+    return [key for key in env_keys(template_text) if key not in have and key not in set(optional)]
+
+
+def free_mb(path):
+    stat = os.statvfs(path)
+    return stat.f_bavail * stat.f_frsize // (1024 * 1024)
+
+
+def git_show(layout, commit, path, git="git"):
+    """File content at commit, or None when the commit has no such file."""
+    rc, out = run([git, "-C", layout.repo, "show", "%s:%s" % (commit, path)], check=False)
+    return out if rc == 0 else None
