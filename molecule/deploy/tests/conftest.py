@@ -1,0 +1,85 @@
+"""Drive deploy.yml and rollback.yml against the scenario's one VM, the way an operator would.
+
+The test modules run in file order against the same VM, each starting from the state the
+previous one left (converge deployed web-only over the v1 release that prepare provisioned).
+"""
+import json
+import os
+import re
+import subprocess
+import time
+
+import pytest
+
+ROOT = "/opt/sample"
+PROJECT = "sample"
+CADDY_CA = "/var/lib/caddy/.local/share/caddy/pki/authorities/local/root.crt"
+PLAYBOOKS = os.path.join(os.environ.get("MOLECULE_PROJECT_DIRECTORY", "."), "playbooks")
+
+
+class Run:
+    def __init__(self, proc, seconds):
+        self.rc = proc.returncode
+        self.out = proc.stdout
+        self.seconds = seconds
+        recap = re.findall(r"changed=(\d+)", self.out)
+        self.changed = int(recap[-1]) if recap else None
+
+
+def playbook_argv(name, *extra_args):
+    return ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"],
+            os.path.join(PLAYBOOKS, name + ".yml")] + list(extra_args)
+
+
+def playbook_env():
+    return dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
+
+
+def run_playbook(name, *extra_args):
+    started = time.monotonic()
+    proc = subprocess.run(playbook_argv(name, *extra_args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, env=playbook_env(), check=False, timeout=900)
+    return Run(proc, time.monotonic() - started)
+
+
+def deploy(ref, *extra_args):
+    return run_playbook("deploy", "-e", "ref=" + ref, *extra_args)
+
+
+def rollback(ref, *extra_args):
+    return run_playbook("rollback", "-e", "ref=" + ref, *extra_args)
+
+
+def commit_of(host, ref):
+    return host.check_output("git -C /srv/fixtures/sample.git rev-parse %s^{commit}" % ref)
+
+
+def container_ids(host):
+    """service -> container ID of the app's long-running containers."""
+    out = host.check_output(
+        "docker ps --filter label=com.docker.compose.project=%s --format "
+        "'{{.Label \"com.docker.compose.service\"}} {{.ID}}'" % PROJECT)
+    return dict(line.split() for line in out.splitlines() if line.strip())
+
+
+def current_commit(host):
+    return os.path.basename(host.check_output("readlink %s/current" % ROOT))
+
+
+def records(host):
+    text = host.file(ROOT + "/releases.jsonl").content_string
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def images(host):
+    return set(host.check_output("docker images --format '{{.Repository}}:{{.Tag}}'").split())
+
+
+def https_get(host, path="/"):
+    return host.run("curl -sS --max-time 10 --cacert %s --resolve sample.test:443:127.0.0.1 https://sample.test%s"
+                    % (CADDY_CA, path))
+
+
+@pytest.fixture()
+def app(host):
+    return host
