@@ -26,6 +26,7 @@ from ansible_collections.berth.compose.plugins.module_utils.git_changes import (
     exported_tree,
     require_work_tree,
 )
+from ansible_collections.berth.compose.plugins.module_utils.pathglob import MatcherIndex
 
 # What `docker compose` reads without -f: the first of these, plus the first override found.
 DEFAULT_COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
@@ -139,18 +140,14 @@ def compute_plan(request, render):
             elif changes.from_commit == changes.to_commit:
                 config_changes = {}
         rules = parse_rules(request.rules, new.services, new.buildable)
-        claims, claim_index = [], None
+        claims, claim_index = [], MatcherIndex()
         if request.use_defaults:
             claims, claim_index = new.claims(_config_inputs(to_dir, request.compose_files, paths))
-    plan_input = PlanInput(
-        paths=paths,
-        services=new.services, buildable=new.buildable, rules=rules, claims=claims,
-        config_changes=config_changes, unclaimed=request.unclaimed, override=request.services,
-        full_reason=changes.full_reason if changes else None,
-        from_commit=changes.from_commit if changes else None, to_commit=changes.to_commit if changes else None)
-    if claim_index is not None:
-        plan_input.claim_index = claim_index
-    plan = plan_changes(plan_input)
+    plan = plan_changes(PlanInput(
+        paths=paths, services=new.services, buildable=new.buildable, rules=rules, claims=claims,
+        claim_index=claim_index, config_changes=config_changes, unclaimed=request.unclaimed,
+        override=request.services, full_reason=changes.full_reason if changes else None,
+        from_commit=changes.from_commit if changes else None, to_commit=changes.to_commit if changes else None))
     if changes and changes.from_commit and changes.from_commit == changes.to_commit and not plan.full:
         plan.summary = "nothing to deploy: %s is already deployed" % changes.to_commit[:12]
     return plan
