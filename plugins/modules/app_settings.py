@@ -10,7 +10,7 @@ author:
   - berth.compose contributors (@berth-compose)
 description:
   - Judges the app-wide settings of a berth.compose app in one call and fails with one line per problem,
-    each naming the variable and what is allowed. Role M(berth.compose.app) runs it first in every play.
+    each naming the variable and what is allowed. The role C(berth.compose.app) runs it first in every play.
   - O(app_name) must be a simple name (letters, digits, C(-), C(_); at most 64 characters, starting with a letter
     or digit). O(compose_project) follows Compose's rule (the same, lowercase only).
     O(deploy_user) and O(deploy_group) are portable POSIX names (lowercase letters, digits, C(_), C(.), C(-),
@@ -18,12 +18,12 @@ description:
   - O(app_root) must be absolute and normalized (no C(.) or C(..) component, no C(//), no trailing C(/)), use only
     letters, digits and C(.), C(_), C(-), C(@), C(+) in its components, and be neither C(/) nor a system
     directory (C(/etc), C(/usr), C(/var), C(/var/lib), C(/opt), C(/home), ...; the trees of C(/etc), C(/usr),
-    C(/boot), C(/dev), C(/proc), C(/sys), C(/run), C(/bin), C(/sbin), C(/lib), C(/lib64), C(/var/log), C(/var/lib/docker)
+    C(/boot), C(/dev), C(/proc), C(/sys), C(/run), C(/bin), C(/sbin), C(/lib), C(/lib32), C(/lib64), C(/libx32), C(/var/log), C(/var/lib/docker)
     entirely).
   - On the host, an existing O(app_root) must be a directory that is empty, carries the marker C(.berth/app)
-    naming O(app_name) (written by M(berth.compose.layout)), or holds only what a berth.compose app puts there
-    (C(repo), C(releases), C(current), C(shared), C(backups), C(.berth), C(releases.jsonl): hosts provisioned
-    before the marker existed). A root that resolves (through symlinks) to a system directory is refused too.
+    naming O(app_name) (written by the role C(berth.compose.layout)), or holds only what a berth.compose app puts there
+    (C(repo), C(releases), C(current), C(shared), C(backups), C(.berth), C(releases.jsonl); so hosts provisioned
+    before the marker existed keep working). A root that resolves (through symlinks) to a system directory is refused too.
   - O(env_file) must be inside O(app_root). Each of O(compose_files) is relative to the release directory
     (no C(..), no leading C(/)) or absolute inside O(app_root).
   - Read-only; it runs the same in check mode.
@@ -57,13 +57,9 @@ options:
     description: The deploy group (C(berth_deploy_group)).
     type: str
     required: true
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
+extends_documentation_fragment:
+  - berth.compose.attributes
+  - berth.compose.attributes.read_only
 notes:
   - Every problem is reported at once, so one run shows all settings to fix.
 """

@@ -14,15 +14,16 @@ description:
     example M(ansible.builtin.apt) with RV(missing)) fetches current packages. Nothing is refreshed when every
     package is installed, so the no-op path of a role costs one quick call instead of the apt module.
   - Installs nothing.
+extends_documentation_fragment:
+  - berth.compose.attributes
 attributes:
   check_mode:
     support: full
-    details: The package lists are refreshed in check mode too (the one thing it changes), because apt cannot tell
-      what it would install from stale or empty lists.
+    description: The package lists are refreshed in check mode too (the one thing it changes), because apt cannot
+      tell what it would install from stale or empty lists.
   diff_mode:
     support: none
-  platform:
-    platforms: debian
+    description: Installs nothing, so there is no diff.
 options:
   names:
     description: Package names, optionally C(name:arch).
