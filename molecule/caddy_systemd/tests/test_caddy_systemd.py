@@ -58,8 +58,10 @@ def test_units_pass_systemd_analyze_verify(host, unit):
 def test_app_unit_is_enabled_but_skipped_until_a_release_exists(host):
     assert host.service(f"{APP}.service").is_enabled
     unit = host.file(f"/etc/systemd/system/{APP}.service").content_string
-    assert f"ExecStart=/usr/bin/docker compose -p {APP} -f compose.yaml --env-file {ROOT}/shared/.env up -d --remove-orphans" in unit
-    assert f"ExecStop=/usr/bin/docker compose -p {APP} -f compose.yaml --env-file {ROOT}/shared/.env down\n" in unit
+    compose = (f"/usr/bin/docker compose -p {APP} --project-directory {ROOT}/current -f {ROOT}/current/compose.yaml "
+               f"-f {ROOT}/current/.berth/images.yml --env-file {ROOT}/shared/.env")
+    assert f"ExecStart={compose} up -d --remove-orphans\n" in unit
+    assert f"ExecStop={compose} down\n" in unit
     assert f"WorkingDirectory={ROOT}/current" in unit
     # side_effect.yml tried an unparsable TimeoutStartSec: verification kept it out.
     assert "TimeoutStartSec=15min" in unit and "not-a-time-span" not in unit
@@ -110,8 +112,10 @@ def test_app_unit_brings_the_release_up_and_down_keeping_volumes(host):
         "volumes:\n"
         "  data: {}\n"
     )
-    host.check_output(f"mkdir -p {ROOT}/current && touch {ROOT}/shared/.env && "
-                      f"printf %s \"{compose}\" > {ROOT}/current/compose.yaml")
+    # A release as the deploy leaves it: its compose file and its image map (nothing built here).
+    host.check_output(f"mkdir -p {ROOT}/current/.berth && touch {ROOT}/shared/.env && "
+                      f"printf %s \"{compose}\" > {ROOT}/current/compose.yaml && "
+                      f"echo 'services: {{}}' > {ROOT}/current/.berth/images.yml")
     try:
         host.check_output(f"systemctl start {APP}.service")
         assert host.service(f"{APP}.service").is_running
