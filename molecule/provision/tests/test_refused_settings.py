@@ -43,7 +43,9 @@ def test_provision_refuses_the_setting_and_changes_nothing(host, provision, args
     run = provision(*args)
     assert run.rc != 0, run.out
     assert message in run.out, run.out
+    # The check is the first task that reaches the host (no facts are gathered before it).
     assert "Check the app-wide settings and the app root before anything changes" in run.out
+    assert "Gathering Facts" not in run.out
     assert run.changed == 0, run.out
     assert host.check_output(SNAPSHOT) == before
 
