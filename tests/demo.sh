@@ -34,6 +34,8 @@ up() {
   ansible-playbook -i "$ROOT/inventories/demo" "$ROOT/tests/fixtures/ship.yml"
   # The operator's command, as the README gives it:
   ansible-playbook berth.compose.provision -i "$ROOT/inventories/demo"
+  # ... and the daily one: deploy the inventory's ref (a no-op when provision just started it).
+  ansible-playbook berth.compose.deploy -i "$ROOT/inventories/demo"
   echo
   echo "[demo] the sample app runs in the VM container $NAME:"
   docker exec "$NAME" docker compose -p sample ps --format 'table {{.Service}}\t{{.Status}}'

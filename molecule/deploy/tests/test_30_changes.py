@@ -39,6 +39,7 @@ def test_env_audit_fails_in_preflight_naming_the_missing_key_never_a_value(host)
     failed = deploy("env-template")
     assert failed.rc != 0
     assert "APP_COLOR" in failed.out and "Preflight failed" in failed.out
+    assert "stopped before cutover, nothing was switched" in failed.out
     assert "hello from the vault" not in failed.out and "s3cr3t" not in failed.out
     assert (container_ids(host), current_commit(host), len(records(host))) == (before, current, count)
     assert not host.file(ROOT + "/releases/" + commit_of(host, "env-template")).exists

@@ -30,7 +30,7 @@ def test_app_layout_owners_and_modes(host):
         d = host.file(path)
         assert d.is_directory, path
         assert (d.user, d.group, d.mode) == ("deploy", "deploy", mode), path
-    assert host.file(ROOT + "/current").linked_to == ROOT + "/repo"
+    assert host.file(ROOT + "/current").linked_to.startswith(ROOT + "/releases/")
 
 
 def test_env_file_is_owner_only_and_holds_the_vault_values(host):
