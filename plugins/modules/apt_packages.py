@@ -36,7 +36,7 @@ options:
     default: true
 notes:
   - A package that dpkg knows only as removed (C(config-files)) or broken counts as missing.
-  - RV(changed) is always false; refreshing the package lists changes no installed state.
+  - The result is never C(changed); refreshing the package lists changes no installed state.
 """
 
 EXAMPLES = r"""

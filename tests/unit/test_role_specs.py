@@ -101,7 +101,7 @@ def test_every_other_role_depends_on_the_app_role(role):
 def test_roles_read_only_app_wide_settings_the_app_role_defines():
     known = set(defaults_of("app"))
     used = set()
-    for directory, _, files in os.walk(ROLES_DIR):
+    for directory, _subdirs, files in os.walk(ROLES_DIR):
         for name in files:
             if name.endswith(".md"):
                 continue  # READMEs may mention playbook-level names such as berth_hosts

@@ -45,10 +45,10 @@ def test_refresh_false_only_reports(capsys):
 
 def test_a_failed_refresh_fails_naming_it(capsys):
     answers = {"dpkg-query": (1, "", ""), "apt-get": (100, "", "E: could not resolve deb.debian.org")}
-    result, _ = run(capsys, answers, names=["caddy"])
+    result = run(capsys, answers, names=["caddy"])[0]
     assert result["failed"] and "apt-get update failed" in result["msg"] and "could not resolve" in result["msg"]
 
 
 def test_dpkg_query_errors_fail(capsys):
-    result, _ = run(capsys, {"dpkg-query": (2, "", "dpkg-query: error")}, names=["caddy"])
+    result = run(capsys, {"dpkg-query": (2, "", "dpkg-query: error")}, names=["caddy"])[0]
     assert result["failed"] and "dpkg-query failed" in result["msg"]
