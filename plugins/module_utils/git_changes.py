@@ -74,11 +74,18 @@ def require_work_tree(project_dir):
         raise GitError("project_dir %s is not inside a git work tree" % project_dir)
 
 
+def _is_ancestor(project_dir, ancestor, descendant):
+    proc = git(project_dir, ["merge-base", "--is-ancestor", ancestor, descendant], check=False)
+    if proc.returncode not in (0, 1):
+        raise GitError("git merge-base failed: %s" % proc.stderr.decode("utf-8", "replace").strip())
+    return proc.returncode == 0
+
+
 def changed_paths(project_dir, from_ref, to_ref="HEAD"):
     """Paths under ``project_dir`` changed between ``from_ref`` and ``to_ref``, as :class:`GitChanges`.
 
-    A missing or unknown ``from_ref``, or one that is not an ancestor of ``to_ref``, gives no
-    paths and a ``full_reason``.
+    A missing or unknown ``from_ref``, or one on another line of history than ``to_ref`` (neither
+    is an ancestor of the other), gives no paths and a ``full_reason``.
     """
     require_work_tree(project_dir)
     to_commit = resolve_commit(project_dir, to_ref)
@@ -92,12 +99,11 @@ def changed_paths(project_dir, from_ref, to_ref="HEAD"):
                                                "shallow clone?)" % from_ref)
     if from_commit == to_commit:
         return GitChanges([], from_commit, to_commit)
-    ancestry = git(project_dir, ["merge-base", "--is-ancestor", from_commit, to_commit], check=False)
-    if ancestry.returncode == 1:
-        return GitChanges([], from_commit, to_commit, "from_ref %s is not an ancestor of to_ref %s (rewritten "
-                                                      "history or a move backwards)" % (from_commit[:12], to_commit[:12]))
-    if ancestry.returncode != 0:
-        raise GitError("git merge-base failed: %s" % ancestry.stderr.decode("utf-8", "replace").strip())
+    # forwards (a deploy) or backwards (a rollback) along one line of history; commits on
+    # diverged lines mean rewritten history, where nobody can tell what is deployed
+    if not (_is_ancestor(project_dir, from_commit, to_commit) or _is_ancestor(project_dir, to_commit, from_commit)):
+        return GitChanges([], from_commit, to_commit, "from_ref %s and to_ref %s are not on one line of history "
+                                                      "(rewritten history?)" % (from_commit[:12], to_commit[:12]))
     diff = git(project_dir, ["diff", "--no-color", "--no-ext-diff", "--name-status", "-z", "-M", "--relative",
                              from_commit, to_commit])
     return GitChanges(parse_name_status(diff.stdout), from_commit, to_commit)

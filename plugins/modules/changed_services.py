@@ -58,8 +58,9 @@ options:
     default: {}
   from_ref:
     description:
-      - The deployed commit (any git revision). Omitted, unknown or not an ancestor of O(to_ref) means a
-        full deploy, with the reason in RV(full_reasons).
+      - The deployed commit (any git revision). O(to_ref) may be ahead of it (a deploy) or behind it
+        (a rollback). Omitted, unknown, or on another line of history than O(to_ref) means a full deploy,
+        with the reason in RV(full_reasons).
     type: str
   to_ref:
     description: The revision to deploy.

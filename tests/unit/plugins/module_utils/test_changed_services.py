@@ -184,9 +184,16 @@ def test_unknown_from_ref_is_a_full_deploy_with_reason(repo):
     assert p.full and "is not in the repository" in p.full_reasons[0]
 
 
-def test_non_ancestor_from_ref_is_a_full_deploy_with_reason(repo):
+def test_diverged_history_is_a_full_deploy_with_reason(repo):
     p = plan(repo, "side", "delete")
-    assert p.full and "is not an ancestor" in p.full_reasons[0]
+    assert p.full and "not on one line of history" in p.full_reasons[0]
+
+
+def test_rollback_plans_the_diff_backwards(repo):
+    p = plan(repo, "compose-only", "web-only")
+    assert (p.build, p.recreate, p.full) == ([], ["api"], False)
+    assert p.config_changes == {"api": "recreate"}
+    assert set(p.reasons) == {"compose.yaml"}
 
 
 def test_services_override_wins_over_unknown_history(repo):
@@ -283,7 +290,12 @@ def test_sample_app_docs_only_without_rules_reports_unclaimed(sample):
     assert p.build == [] and p.recreate == [] and p.unclaimed == ["README.md", "docs/operations.md"]
 
 
-def test_sample_app_side_branch_from_main_tip_is_full(sample):
-    p = sample_plan(sample, "origin/bad/api-unhealthy", "env-template")
-    assert p.full and "not an ancestor" in p.full_reasons[0]
+def test_sample_app_rollback_from_a_bad_commit_rebuilds_what_it_changed(sample):
+    p = sample_plan(sample, "api-unhealthy", "env-template")
+    assert (p.build, p.recreate, p.full) == (["api"], [], False)
+
+
+def test_sample_app_sibling_branches_are_a_full_deploy(sample):
+    p = sample_plan(sample, "origin/bad/api-unhealthy", "origin/bad/migration-bad")
+    assert p.full and "not on one line of history" in p.full_reasons[0]
     assert p.services == ["api", "migrate", "web", "worker"]
