@@ -46,7 +46,8 @@ options:
     elements: str
     default: []
   env_file:
-    description: The env file passed as C(--env-file) to every rendering, as the app runs with it.
+    description:
+      - The env file passed as C(--env-file) to every rendering, as the app runs with it. An absolute path.
     type: path
   environment:
     description:
