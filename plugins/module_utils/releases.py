@@ -115,6 +115,16 @@ def switch_current(layout, commit):
     return previous
 
 
+def set_pin(layout, commit):
+    """Write the rollback pin (a commit), or remove it (empty); True when it changed."""
+    if commit:
+        return write_if_changed(layout.pin, commit + "\n")
+    if os.path.lexists(layout.pin):
+        os.unlink(layout.pin)
+        return True
+    return False
+
+
 # ---------------------------------------------------------------- git
 
 def resolve(layout, ref, fetch=True, git="git"):
@@ -140,11 +150,6 @@ def resolve(layout, ref, fetch=True, git="git"):
             return out.strip(), kind
     raise ReleaseError("ref %r does not resolve to a commit in %s (not a branch, tag or commit of the remote)"
                        % (ref, layout.repo))
-
-
-def is_ancestor(layout, older, newer, git="git"):
-    rc, _ = run([git, "-C", layout.repo, "merge-base", "--is-ancestor", older, newer], check=False)
-    return rc == 0
 
 
 def ensure_worktree(layout, commit, git="git"):
@@ -290,8 +295,8 @@ def prune_plan(releases, keep, protected):
 
     releases: [(commit, mtime)]; protected: commits never removed (current, last good)."""
     ordered = sorted(releases, key=lambda item: item[1], reverse=True)
-    kept = set(commit for commit, _ in ordered[:max(keep, 1)]) | set(c for c in protected if c)
-    return [commit for commit, _ in ordered if commit not in kept]
+    kept = set(item[0] for item in ordered[:max(keep, 1)]) | set(c for c in protected if c)
+    return [item[0] for item in ordered if item[0] not in kept]
 
 
 def prunable_images(removed_maps, kept_maps, in_use):
@@ -331,11 +336,10 @@ def soak_problems(before, after):
 
 def container_states(docker, project, services):
     """name -> state of the project's service containers (one-off `run` containers excluded)."""
-    rc, out = run([docker, "ps", "-aq", "--no-trunc", "--filter", "label=%s=%s" % (LABEL_PROJECT, project)])
-    ids = out.split()
+    ids = run([docker, "ps", "-aq", "--no-trunc", "--filter", "label=%s=%s" % (LABEL_PROJECT, project)])[1].split()
     if not ids:
         return {}
-    _, raw = run([docker, "inspect"] + ids)
+    raw = run([docker, "inspect"] + ids)[1]
     states = {}
     for item in json.loads(raw):
         labels = (item.get("Config") or {}).get("Labels") or {}

@@ -85,6 +85,8 @@ options:
     description:
       - With O(step=preflight), the release log to read what the last run deferred (RV(deferred)), so a deploy with
         nothing else to do knows it after this one call.
+      - With O(step=prune), the release log whose retained releases (the newest O(keep), the current and the last
+        good) are never pruned.
     type: path
   min_free_mb:
     description: With O(step=preflight), free space (MB) needed under O(root).
@@ -153,6 +155,11 @@ options:
         and reports the service in RV(deferred); V(fail) fails before anything switches).
     type: dict
     default: {}
+  pin:
+    description:
+      - With O(step=cutover), the rollback pin C(<root>/.berth/pin) that reconcile respects - a commit writes it
+        (a rollback), an empty string removes it (a deploy moves on). Omitted leaves it alone.
+    type: str
   seconds:
     description: With O(step=soak), how long to watch.
     type: float
@@ -162,7 +169,7 @@ options:
     type: int
     default: 5
   protect:
-    description: With O(step=prune), commits never pruned (the last good release).
+    description: With O(step=prune), commits never pruned (besides the current release and O(release_log)'s).
     type: list
     elements: str
     default: []
@@ -174,6 +181,8 @@ options:
     description: The docker CLI.
     type: str
     default: docker
+extends_documentation_fragment:
+  - berth.compose.attributes
 attributes:
   check_mode:
     support: full
@@ -182,9 +191,7 @@ attributes:
         and checks. Every other step reports what it would do and changes nothing.
   diff_mode:
     support: none
-  platform:
-    support: full
-    platforms: posix
+    description: The playbooks print the plan instead; the steps return what they did.
 requirements:
   - git and the docker CLI with the Compose v2 plugin on the host
 notes:
@@ -350,8 +357,7 @@ def compose(params, layout, directory, commit):
 
 def image_exists(docker):
     def check(ref):
-        rc, _ = rel.run([docker, "image", "inspect", "--format", "{{.Id}}", ref], check=False)
-        return rc == 0
+        return rel.run([docker, "image", "inspect", "--format", "{{.Id}}", ref], check=False)[0] == 0
     return check
 
 
@@ -447,7 +453,7 @@ def step_run(module, p, layout, result):
 
 def guard_idle(p, layout, service, guard):
     project = compose(p, layout, layout.current, p["commit"])
-    rc, _ = rel.run(project.argv("exec", "-T", service, *guard["command"]), env=project.process_env(), check=False)
+    rc = rel.run(project.argv("exec", "-T", service, *guard["command"]), env=project.process_env(), check=False)[0]
     return rc == 0
 
 
@@ -478,6 +484,8 @@ def step_cutover(module, p, layout, result):
         module.fail_json(msg="release directory %s is missing; run step=prepare first"
                          % layout.release_dir(commit), **result)
     rel.switch_current(layout, commit)
+    if p["pin"] is not None:
+        result["changed"] |= rel.set_pin(layout, p["pin"])
     if recreate:
         project = compose(p, layout, layout.current, commit)
         rel.run(project.argv("up", "-d", "--no-deps", "--no-build", "--force-recreate", *recreate),
@@ -502,8 +510,14 @@ def step_prune(module, p, layout, result):
             path = os.path.join(layout.releases, name)
             if os.path.isdir(path) and not os.path.islink(path):
                 found.append((name, os.stat(path).st_mtime))
-    remove = rel.prune_plan(found, p["keep"], list(p["protect"]) + [current])
-    keep = [c for c, _ in found if c not in remove]
+    protect = list(p["protect"]) + [current]
+    if p["release_log"]:
+        try:
+            protect += release_log.retained(release_log.read_log(p["release_log"])[0], p["keep"])
+        except (release_log.ReleaseLogError, OSError) as exc:
+            module.fail_json(msg="cannot read the release log %s: %s" % (p["release_log"], exc), **result)
+    remove = rel.prune_plan(found, p["keep"], protect)
+    keep = [commit for commit, mtime in found if commit not in remove]
     in_use = set()
     if remove:
         ids = rel.run([p["docker"], "ps", "-aq", "--no-trunc"])[1].split()
@@ -555,6 +569,7 @@ def main():
                 mode=dict(type="str", choices=["run", "exec"], default="run"))),
             services=dict(type="list", elements="str", default=[]),
             guards=dict(type="dict", default={}),
+            pin=dict(type="str"),
             seconds=dict(type="float", default=5),
             keep=dict(type="int", default=5),
             protect=dict(type="list", elements="str", default=[]),

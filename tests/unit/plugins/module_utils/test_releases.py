@@ -194,3 +194,12 @@ def test_soak_polls_until_the_time_is_up_or_a_problem_shows(monkeypatch):
 
 def test_image_ref_and_short_sha():
     assert rel.image_ref("shop", "web", rel.short_sha(A)) == "shop-web:" + "a" * 12
+
+
+def test_pin_is_written_then_lifted(tmp_path):
+    layout = rel.Layout(str(tmp_path))
+    assert rel.set_pin(layout, A) is True
+    assert open(layout.pin).read() == A + "\n"
+    assert rel.set_pin(layout, A) is False
+    assert rel.set_pin(layout, "") is True
+    assert rel.set_pin(layout, "") is False
