@@ -127,7 +127,22 @@ def set_pin(layout, commit):
 
 # ---------------------------------------------------------------- git
 
-def resolve(layout, ref, fetch=True, git="git"):
+def ssh_environment(layout, key, known_hosts):
+    """Environment for git over SSH with a deploy key: the key (0600) and the pinned host keys
+    are written under .berth/; strict host key checking, no agent, no other identity.
+    Returns (env or None, changed)."""
+    if not key:
+        return None, False
+    key_path = os.path.join(layout.state, "repo_key")
+    hosts_path = os.path.join(layout.state, "repo_known_hosts")
+    changed = write_if_changed(key_path, key if key.endswith("\n") else key + "\n", mode=0o600)
+    changed |= write_if_changed(hosts_path, known_hosts or "", mode=0o644)
+    command = "ssh -i %s -o IdentitiesOnly=yes -o IdentityAgent=none -o UserKnownHostsFile=%s " \
+              "-o StrictHostKeyChecking=yes -o BatchMode=yes" % (key_path, hosts_path)
+    return dict(os.environ, GIT_SSH_COMMAND=command), changed
+
+
+def resolve(layout, ref, fetch=True, git="git", env=None):
     """Fetch, then resolve ref to (commit, kind) with kind branch|tag|commit.
 
     Branches move fast-forward only: a remote branch that was rewritten is rejected by
@@ -135,7 +150,7 @@ def resolve(layout, ref, fetch=True, git="git"):
     rejected = []
     if fetch:
         rc, out = run([git, "-C", layout.repo, "fetch", "--prune", "--tags", "origin",
-                       "refs/heads/*:refs/remotes/origin/*"], check=False)
+                       "refs/heads/*:refs/remotes/origin/*"], check=False, env=env)
         if rc != 0:
             rejected = [line for line in out.splitlines() if "[rejected]" in line]
             if not rejected:

@@ -61,6 +61,16 @@ options:
     description: With O(step=preflight), run C(git fetch) first.
     type: bool
     default: true
+  repo_ssh_key:
+    description:
+      - With O(step=preflight), the private deploy key that reads the repository over SSH (from the vault). It is
+        written to C(<root>/.berth/repo_key) (mode 0600) and git runs C(ssh) with it alone, no agent.
+    type: str
+  repo_known_hosts:
+    description:
+      - With O(step=preflight) and O(repo_ssh_key), the known_hosts lines of the git server, written to
+        C(<root>/.berth/repo_known_hosts); SSH checks the host key strictly against them.
+    type: str
   project:
     description: Compose project name.
     type: str
@@ -270,6 +280,11 @@ release_exists:
   returned: step=preflight
   type: bool
   sample: false
+releases:
+  description: With O(step=preflight), how many release directories there are (retention runs only past its limit).
+  returned: step=preflight
+  type: int
+  sample: 4
 missing_keys:
   description: With O(step=preflight), env template keys the env file lacks (names only).
   returned: step=preflight
@@ -365,10 +380,13 @@ def step_preflight(module, p, layout, result):
     if not p["ref"]:
         module.fail_json(msg="ref is required with step=preflight", **result)
     before = rel.run(["git", "-C", layout.repo, "for-each-ref", "--format=%(objectname) %(refname)"], check=False)[1]
-    commit, kind = rel.resolve(layout, p["ref"], fetch=p["fetch"])
+    env, key_changed = (None, False) if module.check_mode else rel.ssh_environment(
+        layout, p["repo_ssh_key"], p["repo_known_hosts"])
+    commit, kind = rel.resolve(layout, p["ref"], fetch=p["fetch"], env=env)
     after = rel.run(["git", "-C", layout.repo, "for-each-ref", "--format=%(objectname) %(refname)"], check=False)[1]
-    result.update(commit=commit, short=rel.short_sha(commit), kind=kind, changed=before != after,
-                  release_dir=layout.release_dir(commit), release_exists=os.path.isdir(layout.release_dir(commit)))
+    result.update(commit=commit, short=rel.short_sha(commit), kind=kind, changed=before != after or key_changed,
+                  release_dir=layout.release_dir(commit), release_exists=os.path.isdir(layout.release_dir(commit)),
+                  releases=len(os.listdir(layout.releases)) if os.path.isdir(layout.releases) else 0)
     problems = []
     missing = []
     template = rel.git_show(layout, commit, p["env_template"]) if p["env_template"] else None
@@ -550,6 +568,8 @@ def main():
             ref=dict(type="str"),
             commit=dict(type="str"),
             fetch=dict(type="bool", default=True),
+            repo_ssh_key=dict(type="str", no_log=True),
+            repo_known_hosts=dict(type="str"),
             project=dict(type="str"),
             compose_files=dict(type="list", elements="str", default=["compose.yaml"]),
             env_file=dict(type="path"),

@@ -203,3 +203,14 @@ def test_pin_is_written_then_lifted(tmp_path):
     assert rel.set_pin(layout, A) is False
     assert rel.set_pin(layout, "") is True
     assert rel.set_pin(layout, "") is False
+
+
+def test_deploy_key_is_owner_only_and_ssh_checks_the_pinned_host_key(tmp_path):
+    layout = rel.Layout(str(tmp_path))
+    env, changed = rel.ssh_environment(layout, "KEY", "git.example ssh-ed25519 AAAA")
+    assert changed is True
+    key = os.path.join(layout.state, "repo_key")
+    assert oct(os.stat(key).st_mode & 0o777) == "0o600" and open(key).read() == "KEY\n"
+    assert "StrictHostKeyChecking=yes" in env["GIT_SSH_COMMAND"] and key in env["GIT_SSH_COMMAND"]
+    assert rel.ssh_environment(layout, "KEY", "git.example ssh-ed25519 AAAA")[1] is False
+    assert rel.ssh_environment(layout, "", "") == (None, False)
