@@ -19,7 +19,9 @@ def timed(host, command):
 
 
 def test_web_only_deploy_and_rollback_next_to_the_bare_commands(host):
+    assert host.file(ROOT + "/.berth/pin").exists  # left by the rollback in test_40
     assert deploy("env-template", "-e", OPTIONAL_COLOR).rc == 0
+    assert not host.file(ROOT + "/.berth/pin").exists, "a deploy lifts the rollback pin"
     before = container_ids(host)
     web = deploy("web-v3", "-e", OPTIONAL_COLOR)
     assert web.rc == 0, web.out
