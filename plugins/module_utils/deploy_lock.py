@@ -27,10 +27,11 @@ import getpass
 import json
 import os
 import secrets
-import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional
+
+from ansible_collections.berth.compose.plugins.module_utils.atomic_file import fsync_dir, unlink_quietly, write_temp
 
 DEFAULT_TTL = 1800
 DEFAULT_WAIT = 60
@@ -196,38 +197,8 @@ def read_lock(path):
 
 
 def _write_temp(path, holder):
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write((json.dumps(holder, sort_keys=True) + "\n").encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, LOCK_FILE_MODE)
-    except BaseException:
-        _unlink_quietly(tmp)
-        raise
-    return tmp
-
-
-def _unlink_quietly(path):
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
-
-
-def _fsync_dir(directory):
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    data = (json.dumps(holder, sort_keys=True) + "\n").encode("utf-8")
+    return write_temp(path, data, LOCK_FILE_MODE)
 
 
 def create_lock(path, holder):
@@ -240,8 +211,8 @@ def create_lock(path, holder):
             return False
         raise
     finally:
-        _unlink_quietly(tmp)
-    _fsync_dir(os.path.dirname(os.path.abspath(path)))
+        unlink_quietly(tmp)
+    fsync_dir(os.path.dirname(os.path.abspath(path)))
     return _token_on_disk(path) == holder["token"]
 
 
@@ -251,9 +222,9 @@ def replace_lock(path, holder):
     try:
         os.replace(tmp, path)
     except BaseException:
-        _unlink_quietly(tmp)
+        unlink_quietly(tmp)
         raise
-    _fsync_dir(os.path.dirname(os.path.abspath(path)))
+    fsync_dir(os.path.dirname(os.path.abspath(path)))
     return _token_on_disk(path) == holder["token"]
 
 
@@ -371,7 +342,7 @@ def release(path, token=None, force=False, check_mode=False, clock=None):
             return Outcome(changed=True, token=token, lock=holder,
                            msg="check mode: would release deploy lock %s held by %s" % (path, who))
         os.unlink(path)
-        _fsync_dir(os.path.dirname(os.path.abspath(path)))
+        fsync_dir(os.path.dirname(os.path.abspath(path)))
         return Outcome(changed=True, token=token, lock=holder, msg="released deploy lock %s held by %s" % (path, who))
 
 

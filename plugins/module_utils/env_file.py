@@ -15,10 +15,11 @@ import os
 import pwd
 import re
 import stat
-import tempfile
 from dataclasses import dataclass, field
 from collections.abc import Mapping
 from typing import List, Optional, Tuple
+
+from ansible_collections.berth.compose.plugins.module_utils.atomic_file import atomic_write
 
 HEADER = "# Managed by Ansible (berth.compose.env_file): local edits are overwritten.\n"
 REDACTED = "<redacted>"
@@ -348,47 +349,6 @@ def read_state(path):
     except UnicodeDecodeError:
         content = raw.decode("utf-8", errors="replace")
     return FileState(exists=True, content=content, mode=stat.S_IMODE(st.st_mode), uid=st.st_uid, gid=st.st_gid)
-
-
-def _fsync_dir(directory):
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def atomic_write(path, content, mode, uid=None, gid=None):
-    """Write ``content`` to ``path`` via a temp file in the same directory and a rename.
-
-    The temp file is created 0600, gets its owner and mode before the rename,
-    so readers see either the old file or the complete new one, never a
-    partial or briefly world-readable file. On any error the temp file is
-    removed and the old file is left as it was.
-    """
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content.encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
-        if uid is not None or gid is not None:
-            os.chown(tmp, -1 if uid is None else uid, -1 if gid is None else gid)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    _fsync_dir(directory)
 
 
 def set_attributes(path, mode, uid=None, gid=None):
