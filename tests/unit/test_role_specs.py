@@ -92,19 +92,26 @@ def test_app_wide_settings_live_only_in_the_app_role(role):
         assert app_wide == []
 
 
-@pytest.mark.parametrize("role", [role for role in ROLES if role != "app"])
-def test_every_other_role_depends_on_the_app_role(role):
-    dependencies = load(role, "meta", "main.yml").get("dependencies") or []
-    assert {"role": "berth.compose.app"} in dependencies
-
-
-def test_roles_read_only_app_wide_settings_the_app_role_defines():
-    known = set(defaults_of("app"))
+def settings_read_by(role):
+    """The berth_* names a role's files (not its README) mention."""
     used = set()
-    for directory, _subdirs, files in os.walk(ROLES_DIR):
+    for directory, _subdirs, files in os.walk(os.path.join(ROLES_DIR, role)):
         for name in files:
             if name.endswith(".md"):
                 continue  # READMEs may mention playbook-level names such as berth_hosts
             with open(os.path.join(directory, name), encoding="utf-8") as handle:
                 used.update(re.findall(r"\bberth_[a-z0-9_]+", handle.read()))
+    return used
+
+
+@pytest.mark.parametrize("role", [role for role in ROLES if role != "app"])
+def test_a_role_depends_on_the_app_role_exactly_when_it_reads_app_wide_settings(role):
+    # A role that reads no app-wide setting (caddy) stays usable alone on a host with nothing else of ours.
+    dependencies = load(role, "meta", "main.yml").get("dependencies") or []
+    assert ({"role": "berth.compose.app"} in dependencies) == bool(settings_read_by(role))
+
+
+def test_roles_read_only_app_wide_settings_the_app_role_defines():
+    known = set(defaults_of("app"))
+    used = set().union(*(settings_read_by(role) for role in ROLES))
     assert used and used <= known, sorted(used - known)
