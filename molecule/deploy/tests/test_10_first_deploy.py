@@ -19,7 +19,8 @@ def test_only_web_was_built_and_recreated(host):
     tag = commit_of(host, "web-only")[:12]
     assert "sample-web:" + tag in images(host)
     assert "sample-api:" + tag not in images(host) and "sample-worker:" + tag not in images(host)
-    last = records(host)[-1]
+    first, last = records(host)[0], records(host)[-1]
+    assert (first["to_commit"], first["outcome"]) == (commit_of(host, "v1"), "ok"), "provision records its release"
     assert (last["kind"], last["outcome"], last["services_built"], last["services_recreated"]) == (
         "deploy", "ok", ["web"], ["web"])
     assert last["images"]["api"] == "sample-api:" + commit_of(host, "v1")[:12]
