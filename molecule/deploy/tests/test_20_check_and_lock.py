@@ -20,13 +20,13 @@ def test_second_deploy_waits_then_fails_naming_the_holder_first_one_succeeds(hos
     first = subprocess.Popen(playbook_argv("deploy", "-e", "ref=api-only"), stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True, env=playbook_env())
     try:
-        for _ in range(60):
+        for _attempt in range(60):
             if host.file(ROOT + "/.berth/deploy.lock").exists:
                 break
             time.sleep(0.5)
         second = deploy("api-only", "-e", "berth_lock_wait=2")
     finally:
-        out, _ = first.communicate(timeout=600)
+        out = first.communicate(timeout=600)[0]
     assert second.rc != 0, second.out
     assert "held by 'deploy api-only'" in second.out, second.out
     assert first.returncode == 0, out

@@ -38,7 +38,7 @@ def test_killed_deploy_leaves_a_stale_lock_the_next_deploy_reports_and_recovers(
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=playbook_env(),
                               start_new_session=True)
     try:
-        for _ in range(240):
+        for _attempt in range(240):
             if host.file(target).exists:
                 break
             time.sleep(0.25)

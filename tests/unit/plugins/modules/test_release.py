@@ -46,7 +46,7 @@ def root(tmp_path, monkeypatch):
 
 
 def test_preflight_resolves_the_tag_and_reports_a_fresh_host(capsys, root):
-    result, _ = run(capsys, step="preflight", root=str(root), ref="v1", env_template="", min_free_mb=1)
+    result = run(capsys, step="preflight", root=str(root), ref="v1", env_template="", min_free_mb=1)[0]
     assert not result.get("failed"), result
     assert result["kind"] == "tag" and len(result["commit"]) == 40
     assert result["current_commit"] is None and result["release_exists"] is False
@@ -62,19 +62,19 @@ def test_preflight_names_missing_env_keys_and_never_prints_a_value(capsys, root)
 
 
 def test_preflight_fails_naming_an_unknown_ref(capsys, root):
-    result, _ = run(capsys, step="preflight", root=str(root), ref="no-such-tag", env_template="")
+    result = run(capsys, step="preflight", root=str(root), ref="no-such-tag", env_template="")[0]
     assert result["failed"] and "'no-such-tag'" in result["msg"]
 
 
 def test_preflight_fails_when_the_disk_is_too_full(capsys, root):
-    result, _ = run(capsys, step="preflight", root=str(root), ref="v1", env_template="", min_free_mb=10 ** 9)
+    result = run(capsys, step="preflight", root=str(root), ref="v1", env_template="", min_free_mb=10 ** 9)[0]
     assert result["failed"] and "berth_min_free_mb" in result["msg"]
 
 
 def test_cutover_in_check_mode_switches_nothing(capsys, root):
     commit = git("rev-parse", "HEAD", cwd=root / "repo")
-    result, _ = run(capsys, check_mode=True, step="cutover", root=str(root), commit=commit, project="app",
-                    env_file=str(root / "shared" / ".env"), services=["web"], pin="")
+    result = run(capsys, check_mode=True, step="cutover", root=str(root), commit=commit, project="app",
+                    env_file=str(root / "shared" / ".env"), services=["web"], pin="")[0]
     assert result["changed"] is True and result["recreated"] == ["web"]
     assert not os.path.lexists(str(root / "current"))
 
@@ -83,8 +83,8 @@ def test_cutover_switches_current_and_sets_the_pin(capsys, root):
     layout = rel.Layout(str(root))
     commit = git("rev-parse", "HEAD", cwd=root / "repo")
     rel.ensure_worktree(layout, commit)
-    result, _ = run(capsys, step="cutover", root=str(root), commit=commit, project="app",
-                    env_file=str(root / "shared" / ".env"), services=[], pin=commit)
+    result = run(capsys, step="cutover", root=str(root), commit=commit, project="app",
+                    env_file=str(root / "shared" / ".env"), services=[], pin=commit)[0]
     assert not result.get("failed"), result
     assert layout.current_commit() == commit
     assert open(layout.pin).read().strip() == commit
