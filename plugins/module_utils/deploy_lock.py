@@ -31,7 +31,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional
 
-from ansible_collections.berth.compose.plugins.module_utils.atomic_file import fsync_dir, unlink_quietly, write_temp
+from ansible_collections.berth.compose.plugins.module_utils.atomic_file import (
+    atomic_write, fsync_dir, unlink_quietly, write_temp)
 
 DEFAULT_TTL = 1800
 DEFAULT_WAIT = 60
@@ -196,14 +197,13 @@ def read_lock(path):
     return ("held", holder) if holder is not None else ("corrupt", None)
 
 
-def _write_temp(path, holder):
-    data = (json.dumps(holder, sort_keys=True) + "\n").encode("utf-8")
-    return write_temp(path, data, LOCK_FILE_MODE)
+def _lock_bytes(holder):
+    return (json.dumps(holder, sort_keys=True) + "\n").encode("utf-8")
 
 
 def create_lock(path, holder):
     """Create the lock file complete and atomically; False when it already exists."""
-    tmp = _write_temp(path, holder)
+    tmp = write_temp(path, _lock_bytes(holder), LOCK_FILE_MODE)
     try:
         os.link(tmp, path)
     except OSError as exc:
@@ -218,13 +218,7 @@ def create_lock(path, holder):
 
 def replace_lock(path, holder):
     """Rename a complete new lock over the old one; True when the lock read back is ours."""
-    tmp = _write_temp(path, holder)
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        unlink_quietly(tmp)
-        raise
-    fsync_dir(os.path.dirname(os.path.abspath(path)))
+    atomic_write(path, _lock_bytes(holder), LOCK_FILE_MODE)
     return _token_on_disk(path) == holder["token"]
 
 

@@ -1,9 +1,9 @@
 """Release bookkeeping: image map, atomic `current` switch, worktrees, retention, soak, env audit."""
 import os
-import subprocess
 
 import pytest
 
+from ansible_collections.berth.compose.tests.unit.plugins.module_utils.git_fixtures import git
 from ansible_collections.berth.compose.plugins.module_utils import releases as rel
 
 A = "a" * 40
@@ -73,35 +73,28 @@ def test_switch_current_moves_a_legacy_link_to_the_clone(tmp_path):
     assert layout.current_dir() == layout.release_dir(A)
 
 
-def git(*args, cwd=None):
-    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t",
-               GIT_COMMITTER_EMAIL="t@t", GIT_CONFIG_GLOBAL="/dev/null", GIT_CONFIG_NOSYSTEM="1")
-    return subprocess.run(["git"] + list(args), cwd=cwd, env=env, check=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT).stdout.decode().strip()
-
-
 @pytest.fixture()
 def clone(tmp_path, monkeypatch):
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
     origin = tmp_path / "origin"
     origin.mkdir()
-    git("init", "-q", "-b", "main", cwd=origin)
+    git(origin, "init", "-q", "-b", "main")
     (origin / ".env.example").write_text("# template\nAPP_MESSAGE=x\nexport APP_COLOR=blue\n")
-    git("add", "-A", cwd=origin)
-    git("commit", "-q", "-m", "one", cwd=origin)
-    git("tag", "v1", cwd=origin)
+    git(origin, "add", "-A")
+    git(origin, "commit", "-q", "-m", "one")
+    git(origin, "tag", "v1")
     root = tmp_path / "app"
     root.mkdir()
-    git("clone", "-q", str(origin), str(root / "repo"))
+    git(tmp_path, "clone", "-q", str(origin), str(root / "repo"))
     return rel.Layout(str(root)), origin
 
 
 def test_resolve_finds_branch_tag_and_sha_after_fetch_and_names_an_unknown_ref(clone):
     layout, origin = clone
     (origin / "new").write_text("x")
-    git("add", "-A", cwd=origin)
-    git("commit", "-q", "-m", "two", cwd=origin)
-    head = git("rev-parse", "HEAD", cwd=origin)
+    git(origin, "add", "-A")
+    git(origin, "commit", "-q", "-m", "two")
+    head = git(origin, "rev-parse", "HEAD")
     assert rel.resolve(layout, "main") == (head, "branch")
     assert rel.resolve(layout, "v1", fetch=False)[1] == "tag"
     assert rel.resolve(layout, head[:10], fetch=False) == (head, "commit")
@@ -112,14 +105,14 @@ def test_resolve_finds_branch_tag_and_sha_after_fetch_and_names_an_unknown_ref(c
 def test_resolve_refuses_a_rewritten_branch(clone):
     layout, origin = clone
     rel.resolve(layout, "main")
-    git("commit", "-q", "--amend", "-m", "rewritten", cwd=origin)
+    git(origin, "commit", "-q", "--amend", "-m", "rewritten")
     with pytest.raises(rel.ReleaseError, match="not a fast-forward"):
         rel.resolve(layout, "main")
 
 
 def test_worktree_is_made_once_and_remade_when_left_broken(clone):
     layout, origin = clone
-    commit = git("rev-parse", "HEAD", cwd=origin)
+    commit = git(origin, "rev-parse", "HEAD")
     assert rel.ensure_worktree(layout, commit) is True
     assert os.path.isfile(os.path.join(layout.release_dir(commit), ".env.example"))
     assert rel.ensure_worktree(layout, commit) is False
@@ -131,7 +124,7 @@ def test_worktree_is_made_once_and_remade_when_left_broken(clone):
 
 def test_env_audit_names_missing_keys_minus_optional_never_values(clone):
     layout, origin = clone
-    commit = git("rev-parse", "HEAD", cwd=origin)
+    commit = git(origin, "rev-parse", "HEAD")
     template = rel.git_show(layout, commit, ".env.example")
     assert rel.missing_env_keys(template, "APP_MESSAGE=secret\n", []) == ["APP_COLOR"]
     assert rel.missing_env_keys(template, "APP_MESSAGE=secret\n", ["APP_COLOR"]) == []

@@ -4,26 +4,16 @@
 
 import json
 
-from unittest import mock
-
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.berth.compose.plugins.module_utils import deploy_lock as dl
 from ansible_collections.berth.compose.plugins.modules import deploy_lock as module
-from ansible_collections.berth.compose.tests.unit.plugins.modules.utils import ModuleExit
+from ansible_collections.berth.compose.tests.unit.plugins.modules.utils import run_module
 
 
 def run(module_exit_raises, check_mode=False, **params):
     """Run the module in-process; return (result, warnings)."""
-    args = dict(params, _ansible_check_mode=check_mode)
-    warned = []
-    with patch_module_args(args), mock.patch.object(module.AnsibleModule, "warn",
-                                                    lambda self, text: warned.append(text)):
-        with pytest.raises(ModuleExit) as exc:
-            module.main()
-    result = dict(exc.value.result, failed=exc.value.failed)
-    return result, warned
+    return run_module(module, check_mode=check_mode, **params)
 
 
 @pytest.fixture()

@@ -3,11 +3,11 @@
 """The release module's preflight, pin and check mode, in-process against a real git clone."""
 import json
 import os
-import subprocess
 
 import pytest
 
 from ansible.module_utils.testing import patch_module_args
+from ansible_collections.berth.compose.tests.unit.plugins.module_utils.git_fixtures import git
 from ansible_collections.berth.compose.plugins.module_utils import releases as rel
 from ansible_collections.berth.compose.plugins.modules import release as module
 
@@ -21,27 +21,20 @@ def run(capsys, check_mode=False, **params):
     return json.loads(out), out
 
 
-def git(*args, cwd=None):
-    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t",
-               GIT_COMMITTER_EMAIL="t@t", GIT_CONFIG_GLOBAL="/dev/null", GIT_CONFIG_NOSYSTEM="1")
-    return subprocess.run(["git"] + list(args), cwd=cwd, env=env, check=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT).stdout.decode().strip()
-
-
 @pytest.fixture()
 def root(tmp_path, monkeypatch):
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
     origin = tmp_path / "origin"
     origin.mkdir()
-    git("init", "-q", "-b", "main", cwd=origin)
+    git(origin, "init", "-q", "-b", "main")
     (origin / ".env.example").write_text("APP_MESSAGE=x\nAPP_COLOR=blue\n")
-    git("add", "-A", cwd=origin)
-    git("commit", "-q", "-m", "one", cwd=origin)
-    git("tag", "v1", cwd=origin)
+    git(origin, "add", "-A")
+    git(origin, "commit", "-q", "-m", "one")
+    git(origin, "tag", "v1")
     app = tmp_path / "app"
     (app / "shared").mkdir(parents=True)
     (app / "shared" / ".env").write_text("APP_MESSAGE=the-secret-value\n")
-    git("clone", "-q", str(origin), str(app / "repo"))
+    git(tmp_path, "clone", "-q", str(origin), str(app / "repo"))
     return app
 
 
@@ -72,7 +65,7 @@ def test_preflight_fails_when_the_disk_is_too_full(capsys, root):
 
 
 def test_cutover_in_check_mode_switches_nothing(capsys, root):
-    commit = git("rev-parse", "HEAD", cwd=root / "repo")
+    commit = git(root / "repo", "rev-parse", "HEAD")
     result = run(capsys, check_mode=True, step="cutover", root=str(root), commit=commit, project="app",
                     env_file=str(root / "shared" / ".env"), services=["web"], pin="")[0]
     assert result["changed"] is True and result["recreated"] == ["web"]
@@ -81,7 +74,7 @@ def test_cutover_in_check_mode_switches_nothing(capsys, root):
 
 def test_cutover_switches_current_and_sets_the_pin(capsys, root):
     layout = rel.Layout(str(root))
-    commit = git("rev-parse", "HEAD", cwd=root / "repo")
+    commit = git(root / "repo", "rev-parse", "HEAD")
     rel.ensure_worktree(layout, commit)
     result = run(capsys, step="cutover", root=str(root), commit=commit, project="app",
                     env_file=str(root / "shared" / ".env"), services=[], pin=commit)[0]

@@ -8,27 +8,17 @@ import os
 import pwd
 import stat
 
-from unittest import mock
-
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.berth.compose.plugins.modules import release_log as module
-from ansible_collections.berth.compose.tests.unit.plugins.modules.utils import ModuleExit
+from ansible_collections.berth.compose.tests.unit.plugins.modules.utils import run_module
 
 C1, C2, C3 = ("1" * 40, "2" * 40, "3" * 40)
 
 
 def run(check_mode=False, diff=False, **params):
     """Run the module in-process; return (result, warnings)."""
-    args = dict(params, _ansible_check_mode=check_mode, _ansible_diff=diff)
-    warned = []
-    with patch_module_args(args), mock.patch.object(module.AnsibleModule, "warn",
-                                                    lambda self, text: warned.append(text)):
-        with pytest.raises(ModuleExit) as exc:
-            module.main()
-    result = dict(exc.value.result, failed=exc.value.failed)
-    return result, warned
+    return run_module(module, check_mode=check_mode, diff=diff, **params)
 
 
 def record(to, frm=None, outcome="ok", kind="deploy", **fields):
