@@ -24,6 +24,8 @@ import shutil
 import subprocess
 import time
 
+from ansible_collections.berth.compose.plugins.module_utils.atomic_file import atomic_write
+
 SHORT = 12
 OVERRIDE = os.path.join(".berth", "images.yml")
 RELEASE_ENV = os.path.join(".berth", "release.env")
@@ -264,7 +266,9 @@ def read_images(release_dir):
 
 
 def write_if_changed(path, text, mode=0o644):
-    """Write text atomically unless the file already holds it; True when written."""
+    """Write text atomically unless the file already holds it; True when written.
+
+    The temp file is 0600 until it gets ``mode``, so a key never sits world-readable."""
     try:
         with open(path) as handle:
             if handle.read() == text:
@@ -272,11 +276,7 @@ def write_if_changed(path, text, mode=0o644):
     except (IOError, OSError):
         pass
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = path + ".tmp"
-    with open(tmp, "w") as handle:
-        handle.write(text)
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
+    atomic_write(path, text, mode)
     return True
 
 
