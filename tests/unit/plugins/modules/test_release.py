@@ -67,7 +67,7 @@ def test_preflight_fails_when_the_disk_is_too_full(capsys, root):
 def test_cutover_in_check_mode_switches_nothing(capsys, root):
     commit = git(root / "repo", "rev-parse", "HEAD")
     result = run(capsys, check_mode=True, step="cutover", root=str(root), commit=commit, project="app",
-                    env_file=str(root / "shared" / ".env"), services=["web"], pin="")[0]
+                 env_file=str(root / "shared" / ".env"), services=["web"], pin="")[0]
     assert result["changed"] is True and result["recreated"] == ["web"]
     assert not os.path.lexists(str(root / "current"))
 
@@ -77,7 +77,7 @@ def test_cutover_switches_current_and_sets_the_pin(capsys, root):
     commit = git(root / "repo", "rev-parse", "HEAD")
     rel.ensure_worktree(layout, commit)
     result = run(capsys, step="cutover", root=str(root), commit=commit, project="app",
-                    env_file=str(root / "shared" / ".env"), services=[], pin=commit)[0]
+                 env_file=str(root / "shared" / ".env"), services=[], pin=commit)[0]
     assert not result.get("failed"), result
     assert layout.current_commit() == commit
     assert open(layout.pin).read().strip() == commit
