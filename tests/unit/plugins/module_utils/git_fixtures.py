@@ -30,6 +30,16 @@ def commit(repo, msg, tag):
     git(repo, "tag", tag)
 
 
+def new_repo(path, files, tag):
+    """A repository at ``path`` whose one commit, tagged ``tag``, holds ``files`` (name -> text)."""
+    path.mkdir()
+    git(path, "init", "-q", "-b", "main")
+    for name, text in files.items():
+        write(path, name, text)
+    commit(path, "one", tag)
+    return path
+
+
 def sample_history(base):
     """A clone of the sample app's generated history (tests/fixtures/make_history.sh)."""
     bare = base / "history.git"

@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from ansible_collections.berth.compose.tests.unit.plugins.module_utils.git_fixtures import git
+from ansible_collections.berth.compose.tests.unit.plugins.module_utils.git_fixtures import git, new_repo
 from ansible_collections.berth.compose.plugins.module_utils import releases as rel
 
 A = "a" * 40
@@ -76,13 +76,7 @@ def test_switch_current_moves_a_legacy_link_to_the_clone(tmp_path):
 @pytest.fixture()
 def clone(tmp_path, monkeypatch):
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
-    origin = tmp_path / "origin"
-    origin.mkdir()
-    git(origin, "init", "-q", "-b", "main")
-    (origin / ".env.example").write_text("# template\nAPP_MESSAGE=x\nexport APP_COLOR=blue\n")
-    git(origin, "add", "-A")
-    git(origin, "commit", "-q", "-m", "one")
-    git(origin, "tag", "v1")
+    origin = new_repo(tmp_path / "origin", {".env.example": "# template\nAPP_MESSAGE=x\nexport APP_COLOR=blue\n"}, "v1")
     root = tmp_path / "app"
     root.mkdir()
     git(tmp_path, "clone", "-q", str(origin), str(root / "repo"))

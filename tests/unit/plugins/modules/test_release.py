@@ -7,7 +7,7 @@ import os
 import pytest
 
 from ansible.module_utils.testing import patch_module_args
-from ansible_collections.berth.compose.tests.unit.plugins.module_utils.git_fixtures import git
+from ansible_collections.berth.compose.tests.unit.plugins.module_utils.git_fixtures import git, new_repo
 from ansible_collections.berth.compose.plugins.module_utils import releases as rel
 from ansible_collections.berth.compose.plugins.modules import release as module
 
@@ -24,13 +24,7 @@ def run(capsys, check_mode=False, **params):
 @pytest.fixture()
 def root(tmp_path, monkeypatch):
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
-    origin = tmp_path / "origin"
-    origin.mkdir()
-    git(origin, "init", "-q", "-b", "main")
-    (origin / ".env.example").write_text("APP_MESSAGE=x\nAPP_COLOR=blue\n")
-    git(origin, "add", "-A")
-    git(origin, "commit", "-q", "-m", "one")
-    git(origin, "tag", "v1")
+    origin = new_repo(tmp_path / "origin", {".env.example": "APP_MESSAGE=x\nAPP_COLOR=blue\n"}, "v1")
     app = tmp_path / "app"
     (app / "shared").mkdir(parents=True)
     (app / "shared" / ".env").write_text("APP_MESSAGE=the-secret-value\n")
