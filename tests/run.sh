@@ -94,18 +94,64 @@ molecule_in() {  # molecule_in SCENARIO ARGS...
   if [ -f "$env_file" ]; then molecule --env-file "$env_file" "$@" -s "$name"; else molecule "$@" -s "$name"; fi
 }
 
+# Scenarios run in parallel lanes (BERTH_MOLECULE_JOBS, default 2): each boots its own VM
+# container and spends most of its time waiting on health gates, soaks and apt, so two lanes
+# on two cores take well under the sum. default runs alone first (it proves the platform);
+# then the longest go first, so the lanes end close together. Output goes to
+# tests/output/molecule-<name>.log; a failed scenario's tail is printed.
+COST_ORDER=(deploy provision operator reconcile cutover health_gate docker_layout_secrets caddy_systemd)
+
+by_cost() {  # the given scenario names, longest first (unknown ones last, by name)
+  local name known=" ${COST_ORDER[*]} " given=" $* "
+  for name in "${COST_ORDER[@]}"; do case "$given" in *" $name "*) echo "$name" ;; esac; done
+  for name in "$@"; do case "$known" in *" $name "*) ;; *) echo "$name" ;; esac; done
+}
+
+molecule_job() {  # molecule_job NAME [tee]: one scenario, its log, its result file
+  local name=$1 start=$SECONDS rc
+  if [ "${2:-}" = tee ]; then
+    molecule_in "$name" test 2>&1 | tee "$OUT/molecule-$name.log"
+    rc=${PIPESTATUS[0]}
+  else
+    molecule_in "$name" test >"$OUT/molecule-$name.log" 2>&1
+    rc=$?
+  fi
+  [ "$rc" -eq 0 ] || molecule_in "$name" destroy >/dev/null 2>&1
+  echo "$rc $((SECONDS - start))" >"$OUT/molecule-$name.result"
+  echo "[molecule] $name: $([ "$rc" -eq 0 ] && echo passed || echo FAILED) in $((SECONDS - start))s"
+}
+
 run_molecule() {
-  local names=("$@") name start
-  [ ${#names[@]} -gt 0 ] || mapfile -t names < <(scenarios)
+  local names=() rest=() ordered=() name jobs=${BERTH_MOLECULE_JOBS:-2} rc secs
+  if [ $# -gt 0 ]; then names=("$@"); else mapfile -t names < <(scenarios); fi
   tests/images/platform.sh || { record "molecule platform" 0 1 0; return; }
   for name in "${names[@]}"; do
-    start=$SECONDS
-    banner "molecule test -s $name"
-    if molecule_in "$name" test 2>&1 | tee "$OUT/molecule-$name.log"; [ "${PIPESTATUS[0]}" -eq 0 ]; then
-      record "molecule $name" 1 0 $((SECONDS - start))
+    rm -f "$OUT/molecule-$name.result"
+    if [ "$name" = default ]; then ordered=(default); else rest+=("$name"); fi
+  done
+  [ ${#rest[@]} -eq 0 ] || mapfile -t -O "${#ordered[@]}" ordered < <(by_cost "${rest[@]}")
+  banner "molecule test: ${ordered[*]} (${jobs} at a time)"
+  for name in "${ordered[@]}"; do
+    if [ "$name" = default ] || [ "${#ordered[@]}" -eq 1 ] || [ "$jobs" -le 1 ]; then
+      banner "molecule test -s $name"
+      molecule_job "$name" tee
+      continue
+    fi
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
+    echo "[molecule] $name: started (log: $OUT/molecule-$name.log)"
+    molecule_job "$name" &
+  done
+  wait
+  for name in "${ordered[@]}"; do
+    read -r rc secs <"$OUT/molecule-$name.result" 2>/dev/null || { rc=1; secs=0; }
+    if [ "$rc" -eq 0 ]; then
+      record "molecule $name" 1 0 "$secs"
     else
-      record "molecule $name" 0 1 $((SECONDS - start))
-      molecule_in "$name" destroy >/dev/null 2>&1
+      record "molecule $name" 0 1 "$secs"
+      if [ "${#ordered[@]}" -gt 1 ] && [ "$name" != default ]; then
+        banner "molecule $name FAILED: last lines of $OUT/molecule-$name.log"
+        tail -n 150 "$OUT/molecule-$name.log"
+      fi
     fi
   done
 }
