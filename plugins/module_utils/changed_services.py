@@ -8,13 +8,14 @@
 """
 
 import os
+import re
 import typing as t
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 from ansible_collections.berth.compose.plugins.module_utils import compose_cli
 from ansible_collections.berth.compose.plugins.module_utils.change_plan import PlanInput, plan_changes
-from ansible_collections.berth.compose.plugins.module_utils.change_rules import parse_rules
+from ansible_collections.berth.compose.plugins.module_utils.change_rules import ChangedServicesError, parse_rules
 from ansible_collections.berth.compose.plugins.module_utils.compose_model import (
     ComposeError,
     RenderedProject,
@@ -23,6 +24,7 @@ from ansible_collections.berth.compose.plugins.module_utils.compose_model import
 )
 from ansible_collections.berth.compose.plugins.module_utils.git_changes import (
     changed_paths,
+    check_ref,
     exported_tree,
     require_work_tree,
 )
@@ -52,6 +54,25 @@ class ChangeRequest:
     rules: list = field(default_factory=list)
     unclaimed: str = "ignore"
     use_defaults: bool = True
+
+
+# What Compose accepts as a project name.
+COMPOSE_PROJECT_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*\Z")
+
+
+def validate_request(request):
+    """Refuse bad options before git or Compose runs; each message names the option and what is allowed."""
+    if not isinstance(request.compose_project, str) or not COMPOSE_PROJECT_NAME.match(request.compose_project):
+        raise ChangedServicesError("compose_project %r: allowed are lowercase letters, digits, '_' and '-', "
+                                   "starting with a letter or digit" % (request.compose_project,))
+    if request.env_file and not os.path.isabs(request.env_file):
+        raise ChangedServicesError("env_file %r must be an absolute path" % (request.env_file,))
+    check_ref("from_ref", request.from_ref)
+    check_ref("to_ref", request.to_ref)
+    for option in ("from_dir", "to_dir"):
+        given = getattr(request, option)
+        if given and not os.path.isdir(given):
+            raise ComposeError("%s %s does not exist (allowed: an existing directory)" % (option, given))
 
 
 def compose_files_in(directory, compose_files):
@@ -119,6 +140,7 @@ def compute_plan(request, render):
     ``render`` turns a :class:`compose_cli.ComposeProject` into the rendered dict
     (:func:`compose_cli.render_config` on a host with Compose).
     """
+    validate_request(request)
     with ExitStack() as stack:
         sides = _Sides(request, render, stack)
         config_changes = None

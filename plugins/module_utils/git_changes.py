@@ -6,6 +6,7 @@ Nothing here changes the repository's refs, index or work tree.
 """
 
 import os
+import re
 import shutil
 import subprocess
 import tarfile
@@ -19,6 +20,20 @@ from ansible_collections.berth.compose.plugins.module_utils.change_rules import 
 
 class GitError(ChangedServicesError):
     """git failed in a way that is not a plain 'from_ref unreachable'."""
+
+
+# A ref refused before git sees it: a leading '-' (read as an option, `--upload-pack=...`),
+# whitespace or control characters, '..' (a range, never one commit) or nothing at all.
+_BAD_REF = re.compile(r"\A-|[\s\x00-\x1f\x7f]|\.\.")
+
+
+def check_ref(option, ref):
+    """Refuse a ref that is no single branch, tag or commit id; the message names ``option``."""
+    if ref is None:
+        return
+    if not isinstance(ref, str) or not ref or _BAD_REF.search(ref):
+        raise GitError("%s %r is not a usable git ref: allowed is one branch, tag or commit id that does not start "
+                       "with '-' and holds no whitespace, control characters or '..'" % (option, ref))
 
 
 @dataclass
