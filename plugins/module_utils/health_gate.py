@@ -20,6 +20,10 @@ FAILED = "failed"
 _MSG_REASON_MAX = 240
 
 
+# HTTP methods a probe may use.
+PROBE_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 @dataclass(frozen=True)
 class ContainerState:
     """One container of a compose project, as seen at one poll."""
@@ -95,6 +99,13 @@ class ProbeSpec:
         headers = data.get("headers") or {}
         if not isinstance(headers, dict):
             raise ValueError("probe %s: 'headers' must be a dict" % url)
+        for key, value in headers.items():
+            if not re.match(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", str(key)) or re.search(r"[\r\n\x00]", str(value)):
+                raise ValueError("probe %s: 'headers' %r: allowed are token names and values without a line break"
+                                 % (url, str(key)))
+        method = (data.get("method") or "GET").upper()
+        if method not in PROBE_METHODS:
+            raise ValueError("probe %s: 'method' %r: allowed are %s" % (url, method, ", ".join(PROBE_METHODS)))
         timeout = float(data.get("timeout") if data.get("timeout") is not None else 5.0)
         if timeout <= 0:
             raise ValueError("probe %s: 'timeout' must be positive" % url)
@@ -104,7 +115,7 @@ class ProbeSpec:
             status=status,
             body=body,
             headers=tuple(sorted((str(k), str(v)) for k, v in headers.items())),
-            method=(data.get("method") or "GET").upper(),
+            method=method,
             validate_certs=bool(data.get("validate_certs", True)),
             ca_path=data.get("ca_path") or None,
             timeout=timeout,

@@ -298,6 +298,7 @@ probes:
       sample: 2.0
 """
 
+import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -339,6 +340,12 @@ def validate(params):
     problems = []
     if not params["project"].strip():
         problems.append("project must not be empty")
+    elif not re.match(r"^[a-z0-9][a-z0-9_-]*$", params["project"]):
+        problems.append("project %r: allowed are lowercase letters, digits, '_' and '-', starting with a letter "
+                        "or digit (a compose project name)" % params["project"])
+    host = params["docker_host"]
+    if host is not None and not re.match(r"^(unix|tcp|ssh|npipe)://[^\s]+$", host):
+        problems.append("docker_host %r: allowed is one URL starting with unix://, tcp://, ssh:// or npipe://" % host)
     if params["timeout"] <= 0:
         problems.append("timeout must be positive, got %s" % params["timeout"])
     if params["interval"] <= 0:
