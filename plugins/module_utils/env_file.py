@@ -277,6 +277,14 @@ def parse_mode(mode):
     return value
 
 
+def check_secret_mode(mode):
+    """Refuse a mode that lets every user on the host read or write the secrets (any bit for others)."""
+    if mode & 0o007:
+        raise EnvFileError("mode %s gives other users access to the secrets; allowed: owner and group bits only, "
+                           "such as 0600 or 0640" % format_mode(mode))
+    return mode
+
+
 def format_mode(mode):
     return "%04o" % mode
 

@@ -57,6 +57,7 @@ options:
     description:
       - Octal permissions of the file, as a quoted string such as V('0600') (or an octal YAML integer). Symbolic modes
         are not supported.
+      - The file holds secrets, so a mode with any permission for others (such as V('0644')) is refused.
     type: raw
     default: '0600'
 extends_documentation_fragment:
@@ -154,6 +155,7 @@ from ansible_collections.berth.compose.plugins.module_utils.env_file import (
     EnvFileError,
     FileState,
     apply_plan,
+    check_secret_mode,
     format_mode,
     keys_overlapping_values,
     make_plan,
@@ -199,7 +201,7 @@ def main():
                          missing_keys=missing, path=path)
     try:
         values = normalize_values(raw_values)
-        mode = parse_mode(module.params["mode"])
+        mode = check_secret_mode(parse_mode(module.params["mode"]))
     except EnvFileError as exc:
         module.fail_json(msg=str(exc), path=path)
 
