@@ -26,6 +26,7 @@ import fcntl
 import getpass
 import json
 import os
+import re
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -118,6 +119,29 @@ def default_operator(environ=None):
         return getpass.getuser()
     except (KeyError, OSError):
         return str(os.geteuid())
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,128}\Z")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def option_problems(path, pid=None, token=None, stale_token=None, **labels):
+    """The module's options checked before the lock file is touched: a list of messages naming each option."""
+    problems = []
+    if not os.path.isabs(path):
+        problems.append("path %r must be an absolute path" % path)
+    elif ".." in path.split("/"):
+        problems.append("path %r must not contain '..' segments" % path)
+    for name, value in sorted(labels.items()):
+        if value is not None and _CONTROL.search(value):
+            problems.append("%s %r must not hold a line break or other control characters" % (name, value))
+    if pid is not None and pid < 0:
+        problems.append("pid must be 0 or more, got %d" % pid)
+    for name, value in (("token", token), ("stale_token", stale_token)):
+        if value is not None and not _TOKEN.match(value):
+            problems.append("%s %r: allowed are 1 to 128 letters, digits, '_' and '-' (a token this module returned)"
+                            % (name, value))
+    return problems
 
 
 def new_token():

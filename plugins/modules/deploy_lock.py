@@ -202,6 +202,7 @@ from ansible_collections.berth.compose.plugins.module_utils.deploy_lock import (
     LockHeld,
     acquire,
     default_operator,
+    option_problems,
     release,
 )
 
@@ -225,6 +226,10 @@ def main():
     )
     p = module.params
     path = p["path"]
+    problems = option_problems(path, pid=p["pid"], token=p["token"], stale_token=p["stale_token"],
+                               owner=p["owner"], operator=p["operator"], controller=p["controller"])
+    if problems:
+        module.fail_json(msg="; ".join(problems), lock=None, stale=None, waited=0.0, changed=False)
     for name in ("ttl", "wait"):
         if p[name] < 0:
             module.fail_json(msg="%s must be 0 or more seconds, got %d" % (name, p[name]),
