@@ -138,7 +138,7 @@ def option_problems(path, pid=None, token=None, stale_token=None, **labels):
     if pid is not None and pid < 0:
         problems.append("pid must be 0 or more, got %d" % pid)
     for name, value in (("token", token), ("stale_token", stale_token)):
-        if value is not None and not _TOKEN.match(value):
+        if value and not _TOKEN.match(value):  # "" is no token (playbooks pass default(""))
             problems.append("%s %r: allowed are 1 to 128 letters, digits, '_' and '-' (a token this module returned)"
                             % (name, value))
     return problems
