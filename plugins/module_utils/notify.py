@@ -1,0 +1,226 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 berth.compose contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Webhook notifications of deploy, rollback, reconcile and task outcomes.
+
+Pure logic for the ``berth.compose.notify`` module; no Ansible imports.
+
+* The payload is built from a release log record through a closed list of fields
+  (:data:`RECORD_FIELDS`), so a caller can never send an env value or a whole Ansible
+  result by accident.
+* A webhook's URL usually holds a secret token: it never appears in a result, an error or a
+  warning. Errors are scrubbed of the URL, its host and its path (:func:`scrub`); webhooks
+  are named by their ``name`` or their position (``webhook 1``).
+* A delivery is bounded: ``timeout`` seconds per attempt, at most ``1 + retries`` attempts
+  (``retries`` capped at :data:`MAX_RETRIES`), retrying only what may pass the next time
+  (connection errors, timeouts, HTTP 408, 429 and 5xx).
+* A failed delivery is returned, never raised: the caller warns, the deploy goes on.
+"""
+
+import fnmatch
+import json
+import socket
+import time
+from collections.abc import Mapping
+
+from urllib.error import HTTPError, URLError
+from urllib.parse import urlsplit
+from urllib.request import Request, urlopen
+
+SCHEMA = "berth.compose.notify/1"
+KINDS = ("deploy", "rollback", "reconcile", "task")
+OUTCOMES = ("ok", "rolled_back", "failed", "hook_failed")
+# The release log fields a payload carries (images, steps, hooks and migrations stay in the log).
+RECORD_FIELDS = (
+    "id", "kind", "outcome", "ref", "from_commit", "to_commit", "serving_commit",
+    "services_built", "services_recreated", "services_deferred", "started", "duration_s",
+    "operator", "message",
+)
+MAX_RETRIES = 5
+MAX_TIMEOUT = 120.0
+DEFAULT_TIMEOUT = 10.0
+RETRY_STATUS = (408, 429)
+USER_AGENT = "berth.compose-notify/1"
+
+
+class NotifyError(Exception):
+    """The input cannot make a notification (a programming or settings error, not a delivery)."""
+
+
+def event_name(kind, outcome):
+    """``<kind>.<outcome>``, the name ``events`` patterns match (``deploy.rolled_back``)."""
+    return "%s.%s" % (kind, outcome)
+
+
+def known_events():
+    return [event_name(k, o) for k in KINDS for o in OUTCOMES]
+
+
+def wants(patterns, event):
+    """True when one of the shell-style ``patterns`` matches ``event``; no patterns means every event."""
+    if not patterns:
+        return True
+    return any(fnmatch.fnmatchcase(event, pattern) for pattern in patterns)
+
+
+def dead_patterns(patterns):
+    """The patterns that match no known event (a typo like ``deploy.rollback``)."""
+    events = known_events()
+    return [p for p in patterns or () if not any(fnmatch.fnmatchcase(e, p) for e in events)]
+
+
+def build_payload(record, app=None, host=None):
+    """The JSON payload for ``record`` (a release log record, or at least ``kind`` and ``outcome``).
+
+    Keys: ``schema``, ``event``, ``app``, ``host`` and every field of :data:`RECORD_FIELDS`
+    (missing ones are null, lists default to empty). Other keys of ``record`` are dropped.
+    """
+    if not isinstance(record, Mapping):
+        raise NotifyError("record must be a mapping (a release log record)")
+    kind, outcome = record.get("kind"), record.get("outcome")
+    if kind not in KINDS:
+        raise NotifyError("record kind must be one of %s" % ", ".join(KINDS))
+    if outcome not in OUTCOMES:
+        raise NotifyError("record outcome must be one of %s" % ", ".join(OUTCOMES))
+    payload = {"schema": SCHEMA, "event": event_name(kind, outcome), "app": app, "host": host}
+    for name in RECORD_FIELDS:
+        value = record.get(name)
+        if value is None and name.startswith("services_"):
+            value = []
+        payload[name] = value
+    return payload
+
+
+def label(webhook, index):
+    """How results and warnings name a webhook: its ``name``, else ``webhook <1-based index>``."""
+    name = webhook.get("name") if isinstance(webhook, Mapping) else None
+    return str(name) if name else "webhook %d" % (index + 1)
+
+
+def scrub(text, url):
+    """``text`` without the URL, its host:port, host, path or query (any may carry a token)."""
+    text = str(text)
+    if not url:
+        return text
+    parts = []
+    try:
+        split = urlsplit(url)
+        parts = [split.netloc, split.hostname or "", split.path if len(split.path) > 1 else "", split.query]
+    except ValueError:
+        pass
+    for secret in sorted([url] + [p for p in parts if p], key=len, reverse=True):
+        text = text.replace(secret, "<url>")
+    return text
+
+
+def check_webhook(webhook):
+    """``(url, events, timeout, problem)`` of one ``berth_notify`` entry; ``problem`` is None when usable."""
+    if not isinstance(webhook, Mapping):
+        return None, [], DEFAULT_TIMEOUT, "is not a mapping of url, events, timeout"
+    url = webhook.get("url")
+    events = webhook.get("events")
+    events = ["*"] if events is None else events
+    timeout = webhook.get("timeout")
+    timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+    if not isinstance(url, str) or not url:
+        return None, [], DEFAULT_TIMEOUT, "has no url"
+    scheme = url.split(":", 1)[0].lower()
+    if scheme not in ("http", "https"):
+        return None, [], DEFAULT_TIMEOUT, "url must start with http:// or https://"
+    if isinstance(events, str):
+        events = [events]
+    if not isinstance(events, list) or not all(isinstance(e, str) and e for e in events):
+        return None, [], DEFAULT_TIMEOUT, "events must be a list of patterns like deploy.* or *.failed"
+    try:
+        timeout = float(timeout)
+    except (TypeError, ValueError):
+        return None, [], DEFAULT_TIMEOUT, "timeout must be a number of seconds"
+    if not 0 < timeout <= MAX_TIMEOUT:
+        return None, [], DEFAULT_TIMEOUT, "timeout must be more than 0 and at most %d s" % MAX_TIMEOUT
+    return url, events, timeout, None
+
+
+def retryable(status):
+    """Whether an attempt that ended with HTTP ``status`` (None: no answer) may pass the next time."""
+    return status is None or status in RETRY_STATUS or status >= 500
+
+
+def post_once(url, body, timeout, opener=None):
+    """POST ``body`` (bytes, JSON) once; ``(status or None, error text or None)``, never raises."""
+    request = Request(url, data=body, method="POST",
+                      headers={"Content-Type": "application/json", "User-Agent": USER_AGENT})
+    try:
+        response = (opener or urlopen)(request, timeout=timeout)
+        try:
+            status = response.getcode()
+            response.read(65536)
+        finally:
+            response.close()
+    except HTTPError as exc:
+        return exc.code, "HTTP %d %s" % (exc.code, exc.reason)
+    except URLError as exc:
+        return None, "no answer: %s" % (exc.reason,)
+    except (socket.timeout, TimeoutError):
+        return None, "no answer within %s s" % timeout
+    except (OSError, ValueError) as exc:
+        return None, "%s: %s" % (type(exc).__name__, exc)
+    if 200 <= status < 300:
+        return status, None
+    return status, "HTTP %d" % status
+
+
+def deliver(url, payload, timeout, retries=2, delay=1.0, opener=None, sleep=time.sleep):
+    """POST ``payload`` with bounded retries; ``{status, attempts, error}`` with the URL scrubbed out."""
+    retries = max(0, min(int(retries), MAX_RETRIES))
+    body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode("utf-8")
+    attempts = 0
+    status = error = None
+    while attempts <= retries:
+        attempts += 1
+        status, error = post_once(url, body, timeout, opener)
+        if error is None or not retryable(status) or attempts > retries:
+            break
+        sleep(delay * attempts)
+    return {"status": status, "attempts": attempts, "error": scrub(error, url) if error else None}
+
+
+def notify(webhooks, payload, retries=2, delay=1.0, opener=None, sleep=time.sleep):
+    """Send ``payload`` to every webhook whose ``events`` match its event.
+
+    Returns ``(results, warnings)``: one result per webhook (``name``, ``sent``, ``status``,
+    ``attempts``, ``error``; never the URL) and one warning per webhook that failed or is
+    misconfigured.
+    """
+    results = []
+    warnings = []
+    for index, webhook in enumerate(webhooks or []):
+        name = label(webhook, index)
+        url, events, timeout, problem = check_webhook(webhook)
+        entry = {"name": name, "sent": False, "skipped": False, "status": None, "attempts": 0, "error": None}
+        if problem:
+            entry["error"] = "berth_notify entry %s %s" % (name, problem)
+            warnings.append(entry["error"])
+            results.append(entry)
+            continue
+        dead = dead_patterns(events)
+        if dead:
+            warnings.append("%s: events %s match no event (events are <kind>.<outcome>: %s)"
+                            % (name, ", ".join(dead), ", ".join(known_events())))
+        if not wants(events, payload["event"]):
+            entry["skipped"] = True
+            results.append(entry)
+            continue
+        outcome = deliver(url, payload, timeout, retries=retries, delay=delay, opener=opener, sleep=sleep)
+        entry.update(outcome, sent=outcome["error"] is None)
+        if outcome["error"]:
+            warnings.append("%s was not told of %s after %d attempt(s): %s (the run itself is not affected)"
+                            % (name, payload["event"], outcome["attempts"], outcome["error"]))
+        results.append(entry)
+    return results, warnings
+
+
+__all__ = [
+    "KINDS", "MAX_RETRIES", "NotifyError", "OUTCOMES", "RECORD_FIELDS", "SCHEMA", "build_payload",
+    "check_webhook", "dead_patterns", "deliver", "event_name", "known_events", "label", "notify", "post_once",
+    "retryable", "scrub", "wants",
+]
