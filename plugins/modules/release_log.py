@@ -303,6 +303,8 @@ def main():
         supports_check_mode=True,
     )
     path = module.params["path"]
+    if not os.path.isabs(path):
+        module.fail_json(msg="path %r must be an absolute path (the release log on the host)" % path, changed=False)
     if module.params["state"] == "append":
         _append(module, path)
     else:
