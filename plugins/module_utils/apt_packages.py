@@ -2,8 +2,24 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Which wanted Debian packages dpkg does not report as installed."""
 
+import re
+
 # One line per package dpkg knows: "<name> <status>"; only "installed" counts.
 DPKG_QUERY_FORMAT = "${Package} ${db:Status-Status}\\n"
+
+
+# Debian policy: lowercase letters, digits, '+', '-', '.', at least two characters, starting with a
+# letter or digit; an optional ':arch'. So a name never starts with '-' (read as an option).
+PACKAGE_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+(:[a-z0-9][a-z0-9-]*)?\Z")
+
+
+def bad_package_names(names):
+    """The names that are not Debian package names, as a message naming the option, or None."""
+    bad = [name for name in names if not isinstance(name, str) or not PACKAGE_NAME.match(name)]
+    if not bad:
+        return None
+    return ("names %s: allowed are Debian package names (lowercase letters, digits, '+', '-' and '.', starting "
+            "with a letter or digit, optionally ':arch')" % ", ".join(repr(name) for name in bad))
 
 
 def dpkg_query_argv(names):

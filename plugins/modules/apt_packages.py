@@ -67,7 +67,8 @@ refreshed:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.berth.compose.plugins.module_utils.apt_packages import dpkg_query_argv, missing_packages
+from ansible_collections.berth.compose.plugins.module_utils.apt_packages import (bad_package_names, dpkg_query_argv,
+                                                                               missing_packages)
 
 
 def main():
@@ -79,6 +80,9 @@ def main():
         supports_check_mode=True,
     )
     names = module.params["names"]
+    problem = bad_package_names(names)
+    if problem:
+        module.fail_json(msg=problem)
     rc, out, err = module.run_command(dpkg_query_argv(names), environ_update={"LC_ALL": "C"})
     # rc 1: some name is unknown to dpkg, which only means it is missing.
     if rc not in (0, 1):
