@@ -1,0 +1,336 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 berth.compose contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Drift of a host from its recorded release: the logic behind berth.compose.reconcile.
+
+What counts as drift (each one a :class:`Drift` with the action that repairs it):
+
+* the baseline the provisioning roles manage (file content, mode and owner, units enabled
+  and active) differs from the fingerprint recorded after the last good provision or
+  reconcile -> the roles run again;
+* ``current`` does not point at the recorded release (the rollback pin first, else the
+  release log's current record) -> switch it back;
+* a service of the release has no container, a stopped one, one whose
+  ``com.docker.compose.config-hash`` label differs from what ``docker compose config --hash``
+  says for the release, or an unhealthy one -> create, start or recreate it;
+* an image the release runs is gone -> build it at the release's commit, or pull it.
+
+Plain functions over plain data; the only I/O here is reading files for the fingerprint
+and the small state file. No Ansible imports.
+"""
+
+import calendar
+import hashlib
+import json
+import os
+import stat
+import time
+
+from ansible_collections.berth.compose.plugins.module_utils.atomic_file import atomic_write
+
+# Every value berth_reconcile_last_result can take, in the order the metric lists them.
+RESULTS = ("ok", "repaired", "failed", "skipped_locked", "rate_limited", "checked")
+CONFIG_HASH_LABEL = "com.docker.compose.config-hash"
+BASELINE_FILE = "reconcile-baseline.json"
+STATE_FILE = "reconcile-state.json"
+
+
+class Drift(object):
+    """One thing that differs from the recorded state, and what repairs it."""
+
+    __slots__ = ("kind", "subject", "detail", "action")
+
+    @classmethod
+    def from_dict(cls, data):
+        return cls(data.get("kind"), data.get("subject"), data.get("detail"), data.get("action"))
+
+    def __init__(self, kind, subject, detail, action):
+        self.kind = kind
+        self.subject = subject
+        self.detail = detail
+        self.action = action
+
+    def as_dict(self):
+        return {"kind": self.kind, "subject": self.subject, "detail": self.detail, "action": self.action}
+
+    def text(self):
+        return "%s: %s" % (self.subject, self.detail)
+
+    def __eq__(self, other):
+        return isinstance(other, Drift) and self.as_dict() == other.as_dict()
+
+    def __repr__(self):
+        return "Drift(%r)" % (self.as_dict(),)
+
+
+# ---------------------------------------------------------------- what the host should run
+
+def target_release(pin, records, commit_matches):
+    """(commit, record, source) of the release reconcile brings back.
+
+    pin: the rollback pin's commit or ""; records: the release log, oldest first;
+    commit_matches: release_log.commit_matches. The pin wins (a rollback holds until the next
+    deploy); else the last record that says what serves. The record is the latest one of that
+    commit that names what served (for its ref and images); None when the log has none."""
+    serving = [r for r in records if r.get("serving_commit")]
+    if pin:
+        for record in reversed(serving):
+            if commit_matches(record.get("serving_commit"), pin):
+                return record["serving_commit"] if len(record["serving_commit"]) > len(pin) else pin, record, "pin"
+        return pin, None, "pin"
+    if serving:
+        return serving[-1]["serving_commit"], serving[-1], "release log"
+    return None, None, "nothing recorded"
+
+
+def parse_config_hashes(text):
+    """service -> hash from ``docker compose config --hash '*'`` (one ``<service> <hash>`` per line)."""
+    hashes = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 2:
+            hashes[parts[0]] = parts[1]
+    return hashes
+
+
+def pick_container(containers):
+    """The container that stands for a service: a running one first, then the newest."""
+    if not containers:
+        return None
+    running = [c for c in containers if c.get("status") == "running"]
+    pool = running or containers
+    return sorted(pool, key=lambda c: c.get("created") or "")[-1]
+
+
+def service_drift(services, hashes, containers, images, present):
+    """Drift of the release's long-running services.
+
+    services: the services to judge (one-shots already left out); hashes: service -> the
+    release's config hash; containers: service -> list of dict(status, health, config_hash,
+    created); images: service -> image ref the release runs (build services and image-only
+    ones); present: image refs that exist. Returns a list of Drift, in service order."""
+    out = []
+    for service in sorted(services):
+        image = images.get(service)
+        if image and image not in present:
+            out.append(Drift("image", service, "image %s is missing" % image, "build"))
+        container = pick_container(containers.get(service) or [])
+        if container is None:
+            out.append(Drift("missing", service, "no container", "create"))
+            continue
+        want = hashes.get(service)
+        if want and container.get("config_hash") != want:
+            out.append(Drift("config", service, "container config differs from the release's (hash %s, want %s)"
+                             % ((container.get("config_hash") or "none")[:12], want[:12]), "recreate"))
+        elif container.get("status") != "running":
+            out.append(Drift("stopped", service, "container is %s" % container.get("status"), "start"))
+        elif container.get("health") == "unhealthy":
+            out.append(Drift("unhealthy", service, "container is unhealthy", "recreate"))
+    return out
+
+
+def plan_actions(drift, buildable, guards_busy=()):
+    """What a repair does for the service drift: dict(build, pull, up, force, deferred).
+
+    buildable: services with a build section (a missing image of another service is pulled);
+    guards_busy: services whose restart guard says busy (a recreate waits for the next round;
+    a missing or stopped container has nothing to interrupt and starts anyway)."""
+    build, pull, up, force, deferred = set(), set(), set(), set(), set()
+    for item in drift:
+        service = item.subject
+        if item.kind == "image":
+            (build if service in buildable else pull).add(service)
+            # A new image means a new container, or a boot would recreate it later.
+            up.add(service)
+        elif item.kind in ("config", "unhealthy"):
+            if service in guards_busy:
+                deferred.add(service)
+                continue
+            up.add(service)
+            if item.kind == "unhealthy":
+                force.add(service)
+        elif item.kind in ("missing", "stopped"):
+            up.add(service)
+    up -= deferred
+    return {"build": sorted(build), "pull": sorted(pull), "up": sorted(up), "force": sorted(force & up),
+            "deferred": sorted(deferred)}
+
+
+# ---------------------------------------------------------------- baseline fingerprint
+
+def file_item(path):
+    """What the fingerprint keeps of a file: sha256 of its content, mode and owner; None when missing."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    digest = hashlib.sha256()
+    if stat.S_ISREG(st.st_mode):
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 16), b""):
+                digest.update(chunk)
+    return {"sha256": digest.hexdigest(), "mode": "%04o" % stat.S_IMODE(st.st_mode), "uid": st.st_uid,
+            "gid": st.st_gid}
+
+
+def baseline_items(files, enabled, active):
+    """The baseline as a flat mapping: ``file:<path>`` -> file_item, ``enabled:<unit>`` and
+    ``active:<unit>`` -> the state systemd reported (passed in as dicts unit -> state)."""
+    items = {}
+    for path in files:
+        items["file:" + path] = file_item(path)
+    for unit, state in enabled.items():
+        items["enabled:" + unit] = state
+    for unit, state in active.items():
+        items["active:" + unit] = state
+    return items
+
+
+def describe_file_change(before, after):
+    if before is None:
+        return "appeared"
+    if after is None:
+        return "is missing"
+    parts = []
+    if before["sha256"] != after["sha256"]:
+        parts.append("content changed")
+    if before["mode"] != after["mode"]:
+        parts.append("mode %s (was %s)" % (after["mode"], before["mode"]))
+    if before["uid"] != after["uid"] or before["gid"] != after["gid"]:
+        parts.append("owner %s:%s (was %s:%s)" % (after["uid"], after["gid"], before["uid"], before["gid"]))
+    return ", ".join(parts)
+
+
+def baseline_drift(recorded, now):
+    """Drift between the recorded baseline and now; with nothing recorded, one item saying so.
+
+    No value of a file is ever named: only that its content, mode or owner changed."""
+    if recorded is None:
+        return [Drift("baseline", "baseline", "no fingerprint recorded yet", "provision")]
+    out = []
+    for key in sorted(set(recorded) | set(now)):
+        before = recorded.get(key)
+        after = now.get(key)
+        if before == after:
+            continue
+        kind, _sep, subject = key.partition(":")
+        if kind == "file":
+            detail = describe_file_change(before, after)
+        else:
+            detail = "is %s (was %s)" % (after or "unknown", before or "unknown")
+        out.append(Drift("baseline", subject, detail, "provision"))
+    return out
+
+
+def read_json(path):
+    """The JSON object in ``path``, or None when it is missing or not a JSON object."""
+    try:
+        with open(path) as handle:
+            data = json.load(handle)
+    except (IOError, OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def write_json(path, data, mode=0o600):
+    atomic_write(path, json.dumps(data, sort_keys=True, indent=1) + "\n", mode)
+
+
+# ---------------------------------------------------------------- rate limit
+
+def parse_iso(text):
+    """Epoch seconds of ``2026-11-23T15:00:00Z``; None when it is not that shape."""
+    try:
+        return calendar.timegm(time.strptime(str(text), "%Y-%m-%dT%H:%M:%SZ"))
+    except (TypeError, ValueError):
+        return None
+
+
+def recent_failures(records, now, window):
+    """Failed reconcile records within ``window`` seconds before ``now``, after the last record
+    that put a good release in place (a deploy, rollback or repair that worked resets the count)."""
+    failures = []
+    for record in reversed(records):
+        if record.get("kind") == "reconcile" and record.get("outcome") == "failed":
+            started = parse_iso(record.get("started"))
+            if started is not None and now - started <= window:
+                failures.append(record)
+            continue
+        if record.get("outcome") == "ok":
+            break
+    return list(reversed(failures))
+
+
+def rate_limit(records, now, max_failures, window):
+    """(tripped, message): tripped after ``max_failures`` failed repairs within ``window`` s."""
+    if max_failures <= 0:
+        return False, ""
+    failures = recent_failures(records, now, window)
+    if len(failures) < max_failures:
+        return False, ""
+    oldest = parse_iso(failures[-max_failures].get("started")) or now
+    resume = oldest + window
+    return True, ("reconcile stopped: %d failed repairs within %d s (berth_reconcile_max_failures=%d, "
+                  "berth_reconcile_window=%d), the last at %s: %s. It tries again after %s, after a good deploy or "
+                  "rollback, or with -e force=true."
+                  % (len(failures), window, max_failures, window, failures[-1].get("started"),
+                     failures[-1].get("message") or "no message",
+                     time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(resume))))
+
+
+# ---------------------------------------------------------------- record and metrics
+
+def summary(drift, actions):
+    """One line for the release log: what was wrong and what was done (never a value)."""
+    wrong = "; ".join(d.text() for d in drift) or "nothing"
+    done = []
+    for name in ("build", "pull", "up", "deferred"):
+        if actions.get(name):
+            label = {"build": "built", "pull": "pulled", "up": "started/recreated", "deferred": "deferred (busy)"}[name]
+            done.append("%s %s" % (label, ", ".join(actions[name])))
+    if actions.get("switched"):
+        done.append("switched current to %s" % actions["switched"][:12])
+    if actions.get("provisioned"):
+        done.append("re-applied the provisioning roles")
+    return "drift: %s -- done: %s" % (wrong, "; ".join(done) or "nothing")
+
+
+def _label(value):
+    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def render_metrics(app, enabled, last_run, last_result, repaired_total):
+    """node_exporter textfile metrics (Prometheus text format)."""
+    app_label = 'app="%s"' % _label(app)
+    lines = [
+        "# HELP berth_reconcile_enabled 1 when the reconcile enable-file exists on this host.",
+        "# TYPE berth_reconcile_enabled gauge",
+        "berth_reconcile_enabled{%s} %d" % (app_label, 1 if enabled else 0),
+        "# HELP berth_reconcile_last_run_timestamp_seconds When reconcile last ran (Unix time).",
+        "# TYPE berth_reconcile_last_run_timestamp_seconds gauge",
+        "berth_reconcile_last_run_timestamp_seconds{%s} %d" % (app_label, int(last_run)),
+        "# HELP berth_reconcile_last_result Result of the last reconcile run: 1 for the result it had.",
+        "# TYPE berth_reconcile_last_result gauge",
+    ]
+    for result in RESULTS:
+        lines.append('berth_reconcile_last_result{%s,result="%s"} %d' % (app_label, result,
+                                                                        1 if result == last_result else 0))
+    lines += [
+        "# HELP berth_drift_repaired_total Drift items reconcile repaired on this host.",
+        "# TYPE berth_drift_repaired_total counter",
+        "berth_drift_repaired_total{%s} %d" % (app_label, int(repaired_total)),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def metrics_path(directory, app):
+    return os.path.join(directory, "berth_reconcile_%s.prom" % app)
+
+
+def update_state(state, now, result, repaired):
+    """The state file's next content: last run, last result, the running total of repaired drift."""
+    state = dict(state or {})
+    state["last_run"] = int(now)
+    state["last_result"] = result
+    state["repaired_total"] = int(state.get("repaired_total") or 0) + int(repaired)
+    return state
