@@ -20,6 +20,7 @@ Plain functions; subprocess only (git, docker), no Ansible imports.
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -40,6 +41,71 @@ class ReleaseError(Exception):
     def __init__(self, msg, output=""):
         super(ReleaseError, self).__init__(msg)
         self.output = output
+
+
+# ---------------------------------------------------------------- option checks
+
+FULL_SHA = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?\Z")
+PROJECT_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*\Z")
+SERVICE_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*\Z")
+BAD_REF = re.compile(r"\A-|[\s\x00-\x1f\x7f]|\.\.")
+SERVICE_LISTS = ("services", "buildable", "build", "pull", "zero_downtime")
+
+
+def _relative_problem(name, value):
+    if value.startswith(("/", "-")) or ".." in value.split("/") or re.search(r"[\x00-\x1f\x7f]", value):
+        return "%s %r: allowed is a path relative to the release directory, without '..' and not starting with '-'" % (
+            name, value)
+    return None
+
+
+def option_problems(p):
+    """What is wrong with the release module's options, before any git, docker or file system call.
+
+    Each message names the option and what is allowed. ``p`` is the module's params (options a
+    version of the module lacks are skipped)."""
+    problems = []
+    root = p.get("root") or ""
+    if not os.path.isabs(root) or ".." in root.split("/"):
+        problems.append("root %r must be an absolute path without '..' (berth_app_root)" % root)
+    ref = p.get("ref")
+    if ref is not None and (not ref or BAD_REF.search(ref)):
+        problems.append("ref %r: allowed is one branch, tag or commit id that does not start with '-' and holds no "
+                        "whitespace, control characters or '..'" % ref)
+    for name in ("commit", "images_from", "pin"):
+        value = p.get(name)
+        if value and not FULL_SHA.match(value):
+            problems.append("%s %r must be a full commit id (40 lowercase hexadecimal digits)%s"
+                            % (name, value, ", or '' to lift the pin" if name == "pin" else ""))
+    bad = [value for value in p.get("protect") or () if not FULL_SHA.match(value)]
+    if bad:
+        problems.append("protect %s: allowed are full commit ids (40 lowercase hexadecimal digits)" % ", ".join(map(repr, bad)))
+    project = p.get("project")
+    if project is not None and not PROJECT_NAME.match(project):
+        problems.append("project %r: allowed are lowercase letters, digits, '_' and '-', starting with a letter or digit"
+                        % project)
+    names = [(name, value) for name in SERVICE_LISTS for value in p.get(name) or ()]
+    names += [("commands[].service", (command or {}).get("service") or "") for command in p.get("commands") or ()]
+    names += [("guards", key) for key in p.get("guards") or {}]
+    names += [("previous_images", key) for key in p.get("previous_images") or {}]
+    for name, value in names:
+        if not isinstance(value, str) or not SERVICE_NAME.match(value):
+            problems.append("%s %r: allowed are service names (letters, digits, '_', '.' and '-', starting with a "
+                            "letter or digit)" % (name, value))
+    for value in p.get("compose_files") or ():
+        problems.append(_relative_problem("compose_files", value))
+    if p.get("env_template"):
+        problems.append(_relative_problem("env_template", p["env_template"]))
+    for name in ("min_free_mb", "keep", "log_lines"):
+        if p.get(name) is not None and p[name] < 0:
+            problems.append("%s must be 0 or more, got %s" % (name, p[name]))
+    for name in ("seconds", "gate_timeout", "drain_timeout"):
+        if p.get(name) is not None and p[name] < 0:
+            problems.append("%s must be 0 or more seconds, got %s" % (name, p[name]))
+    probe_path = p.get("probe_path")
+    if probe_path is not None and not re.match(r"/[^\s]*\Z", probe_path):
+        problems.append("probe_path %r: allowed is a URL path starting with '/' without whitespace" % probe_path)
+    return [problem for problem in problems if problem]
 
 
 def short_sha(commit):

@@ -605,6 +605,9 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
+    problems = rel.option_problems(p)
+    if problems:
+        module.fail_json(msg="Refused options, nothing changed: " + "; ".join(problems), changed=False)
     layout = rel.Layout(p["root"])
     result = dict(changed=False, current_commit=layout.current_commit(), current_dir=layout.current_dir())
     if p["ref"] is None and p["commit"]:
