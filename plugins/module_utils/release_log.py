@@ -198,6 +198,19 @@ def encode(record):
     return json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n"
 
 
+# The fields the queries read, with the type they need: a JSON object whose fields have other
+# types (written by hand, or by something else) is skipped like a corrupt line instead of crashing a query.
+_QUERIED = (("id", _opt_str), ("kind", _opt_str), ("outcome", _opt_str), ("to_commit", _opt_str),
+            ("serving_commit", _opt_str), ("images", lambda v: v is None or _str_map(v)), ("gate", _gate))
+
+
+def _shape_problem(data):
+    wrong = [name for name, check in _QUERIED if not check(data.get(name))]
+    if wrong:
+        return "not a release record (wrong type of %s)" % ", ".join(wrong)
+    return None
+
+
 def parse_lines(text):
     """``(records, skipped)`` from the file's text; skipped is ``[(line number, reason)]``.
 
@@ -216,6 +229,10 @@ def parse_lines(text):
             continue
         if not isinstance(data, dict):
             skipped.append((number, "not a JSON object"))
+            continue
+        problem = _shape_problem(data)
+        if problem:
+            skipped.append((number, problem))
             continue
         records.append(data)
     return records, skipped
