@@ -49,7 +49,8 @@ FULL_SHA = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?\Z")
 PROJECT_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*\Z")
 SERVICE_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*\Z")
 BAD_REF = re.compile(r"\A-|[\s\x00-\x1f\x7f]|\.\.")
-SERVICE_LISTS = ("services", "buildable", "build", "pull", "zero_downtime")
+SERVICE_LISTS = ("services", "buildable", "build", "pull", "zero_downtime", "one_shot")
+APP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z")
 
 
 def _relative_problem(name, value):
@@ -72,7 +73,11 @@ def option_problems(p):
     if ref is not None and (not ref or BAD_REF.search(ref)):
         problems.append("ref %r: allowed is one branch, tag or commit id that does not start with '-' and holds no "
                         "whitespace, control characters or '..'" % ref)
-    for name in ("commit", "images_from", "pin"):
+    app_name = p.get("app_name")
+    if app_name is not None and not APP_NAME.match(app_name):
+        problems.append("app_name %r: allowed are 1 to 64 letters, digits, '-' or '_', starting with a letter or a digit"
+                        % app_name)
+    for name in ("commit", "images_from", "pin", "from_commit"):
         value = p.get(name)
         if value and not FULL_SHA.match(value):
             problems.append("%s %r must be a full commit id (40 lowercase hexadecimal digits)%s"
@@ -96,10 +101,10 @@ def option_problems(p):
         problems.append(_relative_problem("compose_files", value))
     if p.get("env_template"):
         problems.append(_relative_problem("env_template", p["env_template"]))
-    for name in ("min_free_mb", "keep", "log_lines"):
+    for name in ("min_free_mb", "keep", "log_lines", "max_failures", "window"):
         if p.get(name) is not None and p[name] < 0:
             problems.append("%s must be 0 or more, got %s" % (name, p[name]))
-    for name in ("seconds", "gate_timeout", "drain_timeout"):
+    for name in ("seconds", "gate_timeout", "drain_timeout", "timeout"):
         if p.get(name) is not None and p[name] < 0:
             problems.append("%s must be 0 or more seconds, got %s" % (name, p[name]))
     probe_path = p.get("probe_path")

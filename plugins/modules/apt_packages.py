@@ -67,8 +67,11 @@ refreshed:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.berth.compose.plugins.module_utils.apt_packages import (bad_package_names, dpkg_query_argv,
-                                                                               missing_packages)
+from ansible_collections.berth.compose.plugins.module_utils.apt_packages import (
+    bad_package_names,
+    dpkg_query_argv,
+    missing_packages,
+)
 
 
 def main():

@@ -651,6 +651,9 @@ def main():
         ],
         supports_check_mode=True,
     )
+    problems = rel.option_problems(module.params)
+    if problems:
+        module.fail_json(msg="Refused options, nothing changed: " + "; ".join(problems), changed=False)
     host = Host(module)
     result = dict(changed=False, current_commit=host.layout.current_commit())
     try:

@@ -183,6 +183,11 @@ def main():
     p = module.params
     layout = rel.Layout(p["root"])
     result = dict(changed=False, rc=None, output="", container=None, follow=None, seconds=0.0)
+    problems = rel.option_problems(p)
+    if not rel.SERVICE_NAME.match(p["service"]):
+        problems.append("service %r is not a Compose service name (letters, digits, '_', '.', '-')" % p["service"])
+    if problems:
+        module.fail_json(msg="Refusing the task, nothing ran: %s" % "; ".join(problems), **result)
     try:
         argv = tk.command_argv(p["command"])
     except tk.TaskError as exc:

@@ -17,10 +17,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 MARKER = "berth-test-fixture: unpinned host keys"
 # Built from pieces so that this file does not match itself.
 UNPINNED = re.compile("|".join([
-    r"Strict" r"HostKeyChecking\s*[= ]\s*[\"']?(no|off)\b",
-    r"UserKnown" r"HostsFile\s*[= ]\s*[\"']?/dev/null",
-    r"host_key" r"_checking\s*[=:]\s*[\"']?(false|no|0|off)\b",
-    r"ANSIBLE_HOST" r"_KEY_CHECKING\s*[=:]\s*[\"']?(false|no|0|off)\b",
+    r"Strict" + r"HostKeyChecking\s*[= ]\s*[\"']?(no|off)\b",
+    r"UserKnown" + r"HostsFile\s*[= ]\s*[\"']?/dev/null",
+    r"host_key" + r"_checking\s*[=:]\s*[\"']?(false|no|0|off)\b",
+    r"ANSIBLE_HOST" + r"_KEY_CHECKING\s*[=:]\s*[\"']?(false|no|0|off)\b",
 ]), re.IGNORECASE)
 
 
@@ -56,19 +56,19 @@ def test_no_file_turns_ssh_host_key_checking_off():
 
 
 @pytest.mark.parametrize("line", [
-    "ssh -o Strict" "HostKeyChecking=no host",
-    "ansible_ssh_common_args: '-o Strict" "HostKeyChecking=off'",
-    "-o UserKnown" "HostsFile=/dev/null",
-    "host_key" "_checking = False",
-    "ANSIBLE_HOST" "_KEY_CHECKING: 'false'",
+    "ssh -o Strict" + "HostKeyChecking=no host",
+    "ansible_ssh_common_args: '-o Strict" + "HostKeyChecking=off'",
+    "-o UserKnown" + "HostsFile=/dev/null",
+    "host_key" + "_checking = False",
+    "ANSIBLE_HOST" + "_KEY_CHECKING: 'false'",
 ])
 def test_the_pattern_catches_each_way_of_turning_it_off(line):
     assert UNPINNED.search(line)
 
 
 @pytest.mark.parametrize("line", [
-    "-o Strict" "HostKeyChecking=yes -o UserKnownHostsFile={{ inventory_dir }}/known_hosts",
-    "host_key" "_checking = True",
+    "-o Strict" + "HostKeyChecking=yes -o UserKnownHostsFile={{ inventory_dir }}/known_hosts",
+    "host_key" + "_checking = True",
 ])
 def test_pinned_settings_pass(line):
     assert not UNPINNED.search(line)

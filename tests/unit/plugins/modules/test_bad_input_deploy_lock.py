@@ -38,7 +38,6 @@ def test_bad_input_is_refused_and_no_lock_is_made(tmp_path, override, needles):
     assert list(tmp_path.iterdir()) == []
 
 
-
 def test_an_empty_token_is_no_token(tmp_path):
     # playbooks/tasks/unlock.yml passes token: "{{ berth_lock.token | default('') }}"
     result, _warned = run_module(deploy_lock, path=str(tmp_path / "deploy.lock"), state="released", token="")
