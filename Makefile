@@ -14,7 +14,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLL_ROOT)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv collection-link platform lint unit sanity molecule test demo demo-down bench-plan build clean
+.PHONY: help venv collection-link platform lint unit sanity molecule test demo demo-down bench-plan bench-cutover build clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -56,6 +56,9 @@ demo-down: ## Remove the demo VM container
 
 bench-plan: venv collection-link ## Benchmark: changed paths -> services mapping
 	$(BIN)/python tests/bench/bench_plan.py
+
+bench-cutover: venv collection-link platform ## Benchmark: web-only deploy under load, zero downtime on vs off
+	$(BIN)/python tests/bench/bench_cutover.py
 
 build: venv ## Build the collection tarball
 	$(BIN)/ansible-galaxy collection build --force .

@@ -35,6 +35,18 @@ description:
   - "O(step=cutover): runs the O(guards) of the services about to be recreated (busy ones are waited for, then
     deferred or failed), switches C(current) to the release, then C(up -d --no-deps --no-build --force-recreate)
     exactly O(services) minus the deferred ones. Other containers keep their IDs."
+  - "O(step=cutover) with O(zero_downtime): each of those services is cut over without a gap instead - a new
+    container beside the old (C(up --no-recreate --scale <service>=2)), gated directly (running, healthcheck healthy,
+    an HTTP answer below 500 from C(http://<container ip>:<port><probe_path>)), then Caddy's upstreams snippet
+    C(<root>/.berth/upstreams/<service>.caddy) names it and Caddy reloads gracefully, the old container is drained
+    (no connection left from Caddy, at most O(drain_timeout) seconds) and stopped with its own C(stop_grace_period).
+    A new container that fails its gate is removed, the old one keeps serving, C(current) is switched back, and the
+    step fails. After a plain recreate, the snippets of services that have one are brought up to date too."
+  - "O(step=check): in the release directory of O(commit), checks that the services in O(zero_downtime) can run
+    two containers side by side (no fixed host port, no C(container_name), one container port for Caddy) and fails
+    naming each service and how to fix its compose file. Changes nothing."
+  - "O(step=upstreams): points each snippet of O(zero_downtime) at the running containers of its service and
+    reloads Caddy when one changed (the first start, a reboot that gave containers new addresses, reconcile)."
   - "O(step=soak): watches the containers of O(services) for O(seconds); fails when one restarts, exits, turns
     unhealthy or is replaced."
   - "O(step=prune): removes release directories beyond the newest O(keep), never those in O(protect) nor the current
@@ -44,7 +56,7 @@ options:
     description: The step to run (see above).
     type: str
     required: true
-    choices: [preflight, prepare, run, cutover, soak, prune]
+    choices: [preflight, prepare, check, run, cutover, upstreams, soak, prune]
   root:
     description: The app root (C(berth_app_root)).
     type: path
@@ -170,6 +182,33 @@ options:
       - With O(step=cutover), the rollback pin C(<root>/.berth/pin) that reconcile respects - a commit writes it
         (a rollback), an empty string removes it (a deploy moves on). Omitted leaves it alone.
     type: str
+  zero_downtime:
+    description:
+      - Services cut over with zero downtime behind Caddy (C(berth_zero_downtime)), for O(step=check),
+        O(step=cutover) and O(step=upstreams).
+    type: list
+    elements: str
+    default: []
+  caddy:
+    description: The caddy CLI (C(caddy adapt), C(caddy reload) through the admin API).
+    type: str
+    default: caddy
+  caddyfile:
+    description: The live Caddyfile, which imports the upstreams snippets.
+    type: path
+    default: /etc/caddy/Caddyfile
+  gate_timeout:
+    description: With O(step=cutover) and O(zero_downtime), seconds a new container may take to pass its gate.
+    type: float
+    default: 120
+  drain_timeout:
+    description: With O(step=cutover) and O(zero_downtime), seconds to wait for Caddy's connections to the old container to end.
+    type: float
+    default: 30
+  probe_path:
+    description: With O(step=cutover) and O(zero_downtime), the path the gate requests from the new container itself.
+    type: str
+    default: /
   seconds:
     description: With O(step=soak), how long to watch.
     type: float
@@ -319,6 +358,14 @@ results:
   type: list
   elements: dict
   sample: [{name: migrate, service: migrate, rc: 0, seconds: 1.2, output: "migrations applied: 1"}]
+zero_downtime:
+  description:
+    - With O(step=cutover), per service cut over with zero downtime, the containers replaced, the new one, the
+      seconds its gate and the drain took.
+    - With O(step=upstreams), service to the addresses Caddy routes to now.
+  returned: step=cutover or step=upstreams
+  type: raw
+  sample: [{service: web, old: [sample-web-1], new: sample-web-2, gate_s: 6.5, drained_s: 0.1}]
 recreated:
   description: With O(step=cutover), the services recreated.
   returned: step=cutover
@@ -335,8 +382,10 @@ deferred:
   elements: str
   sample: [worker]
 problems:
-  description: With O(step=soak), what went wrong during the soak.
-  returned: step=soak
+  description:
+    - With O(step=soak), what went wrong during the soak.
+    - With O(step=check), why the O(zero_downtime) services cannot run side by side (empty when they can).
+  returned: step=soak or step=check
   type: list
   elements: str
   sample: ["sample-api-1: restarted 1 time(s) during the soak"]
@@ -359,6 +408,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.berth.compose.plugins.module_utils import release_log
 from ansible_collections.berth.compose.plugins.module_utils import releases as rel
+from ansible_collections.berth.compose.plugins.module_utils import zero_downtime as zd
+from ansible_collections.berth.compose.plugins.module_utils.compose_cli import render_config
 from ansible_collections.berth.compose.plugins.module_utils.compose_cli import ComposeProject, release_environment
 
 
@@ -475,6 +526,55 @@ def guard_idle(p, layout, service, guard):
     return rc == 0
 
 
+def zero_downtime_model(module, p, layout, directory, commit, result, services):
+    """The release's compose model when zero-downtime services are asked for; fails on what blocks them."""
+    problems = zd.name_problems(services)
+    if problems or not services:
+        result["problems"] = problems
+        if problems:
+            module.fail_json(msg="Zero-downtime preflight failed, nothing changed: " + "; ".join(problems), **result)
+        return {}
+    model = render_config(compose(p, layout, directory, commit))
+    problems = zd.service_problems(model, services)
+    result["problems"] = problems
+    if problems:
+        module.fail_json(msg="Zero-downtime preflight failed at %s, nothing changed: %s"
+                         % (rel.short_sha(commit), "; ".join(problems)), **result)
+    return model
+
+
+def step_check(module, p, layout, result):
+    directory = layout.release_dir(p["commit"])
+    result.update(commit=p["commit"], release_dir=directory)
+    if not os.path.isdir(directory):
+        if module.check_mode:
+            result["problems"] = []
+            return
+        module.fail_json(msg="release directory %s is missing; run step=prepare first" % directory, **result)
+    zero_downtime_model(module, p, layout, directory, p["commit"], result, p["zero_downtime"])
+
+
+def sync_upstreams(p, layout, model, services):
+    """Point the snippets of services at their running containers; {service: addresses}, changed."""
+    changed = False
+    routes = {}
+    for service in services:
+        port = zd.upstream_port((model.get("services") or {}).get(service) or {})
+        if port is None:
+            routed = zd.parse_snippet(zd.read_snippet(zd.snippet_path(layout.root, service)))
+            port = int(routed[0].rsplit(":", 1)[1]) if routed else None
+        if port is None:
+            continue
+        moved, routes[service] = zd.sync_service(p["docker"], p["project"], service, port, layout.root,
+                                                 p["caddy"], p["caddyfile"])
+        changed |= moved
+    return routes, changed
+
+
+def with_snippet(layout, services):
+    return [s for s in services if zd.SERVICE_NAME.match(s) and os.path.exists(zd.snippet_path(layout.root, s))]
+
+
 def step_cutover(module, p, layout, result):
     commit = p["commit"]
     services = list(p["services"])
@@ -493,21 +593,70 @@ def step_cutover(module, p, layout, result):
                 break
             time.sleep(2)
     recreate = [s for s in services if s not in deferred]
+    gapless = [s for s in recreate if s in p["zero_downtime"]]
+    plain = [s for s in recreate if s not in gapless]
     switching = layout.current_dir() != os.path.normpath(layout.release_dir(commit))
     result.update(commit=commit, recreated=recreate, deferred=deferred, release_dir=layout.release_dir(commit),
-                  changed=switching or bool(recreate))
+                  changed=switching or bool(recreate), zero_downtime=[])
     if module.check_mode:
         return
     if not os.path.isdir(layout.release_dir(commit)):
         module.fail_json(msg="release directory %s is missing; run step=prepare first"
                          % layout.release_dir(commit), **result)
+    model = zero_downtime_model(module, p, layout, layout.release_dir(commit), commit, result, gapless) \
+        if gapless else {}
+    previous = layout.current_dir()
     rel.switch_current(layout, commit)
+    project = compose(p, layout, layout.current, commit)
+    done = []
+    for service in gapless:
+        port = zd.upstream_port(model["services"][service])
+        try:
+            result["zero_downtime"].append(zd.cutover_service(
+                project.argv(), project.process_env(), p["docker"], p["project"], service, port, layout.root,
+                p["caddy"], p["caddyfile"], gate_timeout=p["gate_timeout"], drain_timeout=p["drain_timeout"],
+                probe_path=p["probe_path"], log_lines=p["log_lines"]))
+        except rel.ReleaseError as exc:
+            # Nothing switched yet: `current` goes back to what the running containers were made from.
+            if not done and previous and os.path.dirname(previous) == os.path.normpath(layout.releases):
+                rel.switch_current(layout, os.path.basename(previous))
+            result["recreated"] = done
+            module.fail_json(msg=str(exc), output=rel.tail(exc.output, p["log_lines"]), **result)
+        done.append(service)
     if p["pin"] is not None:
         result["changed"] |= rel.set_pin(layout, p["pin"])
-    if recreate:
-        project = compose(p, layout, layout.current, commit)
-        rel.run(project.argv("up", "-d", "--no-deps", "--no-build", "--force-recreate", *recreate),
+    if plain:
+        rel.run(project.argv("up", "-d", "--no-deps", "--no-build", "--force-recreate", *plain),
                 env=project.process_env())
+        # A recreated container has a new address: a snippet that routes to the service follows it.
+        stale = with_snippet(layout, plain)
+        if stale:
+            sync_upstreams(p, layout, render_config(project), stale)
+
+
+def step_upstreams(module, p, layout, result):
+    extra = [s for s in with_snippet(layout, p["services"]) if s not in p["zero_downtime"]]
+    services = list(p["zero_downtime"]) + extra
+    problems = zd.name_problems(services)
+    if problems:
+        module.fail_json(msg="; ".join(problems), **result)
+    result["zero_downtime"] = {}
+    if not services or layout.current_dir() is None:
+        return
+    commit = layout.current_commit() or ""
+    p["ref"] = p["ref"] or commit
+    model = render_config(compose(p, layout, layout.current, commit))
+    if module.check_mode:
+        for service in services:
+            port = zd.upstream_port((model.get("services") or {}).get(service) or {})
+            running = [c for c in zd.inspect_service(p["docker"], p["project"], service)
+                       if c["status"] == "running" and c["ip"]]
+            addresses = ["%s:%d" % (c["ip"], port) for c in running] if port else []
+            result["zero_downtime"][service] = addresses
+            if zd.read_snippet(zd.snippet_path(layout.root, service)) != zd.render_snippet(service, addresses):
+                result["changed"] = True
+        return
+    result["zero_downtime"], result["changed"] = sync_upstreams(p, layout, model, services)
 
 
 def step_soak(module, p, layout, result):
@@ -556,8 +705,8 @@ def step_prune(module, p, layout, result):
         rel.run([p["docker"], "image", "rm", ref], check=False)
 
 
-STEPS = dict(preflight=step_preflight, prepare=step_prepare, run=step_run, cutover=step_cutover,
-             soak=step_soak, prune=step_prune)
+STEPS = dict(preflight=step_preflight, prepare=step_prepare, check=step_check, run=step_run, cutover=step_cutover,
+             upstreams=step_upstreams, soak=step_soak, prune=step_prune)
 
 
 def main():
@@ -590,6 +739,12 @@ def main():
             services=dict(type="list", elements="str", default=[]),
             guards=dict(type="dict", default={}),
             pin=dict(type="str"),
+            zero_downtime=dict(type="list", elements="str", default=[]),
+            caddy=dict(type="str", default="caddy"),
+            caddyfile=dict(type="path", default="/etc/caddy/Caddyfile"),
+            gate_timeout=dict(type="float", default=120),
+            drain_timeout=dict(type="float", default=30),
+            probe_path=dict(type="str", default="/"),
             seconds=dict(type="float", default=5),
             keep=dict(type="int", default=5),
             protect=dict(type="list", elements="str", default=[]),
@@ -600,6 +755,8 @@ def main():
             ("step", "prepare", ("commit", "project", "env_file")),
             ("step", "run", ("commit", "project", "env_file")),
             ("step", "cutover", ("commit", "project", "env_file")),
+            ("step", "check", ("commit", "project", "env_file")),
+            ("step", "upstreams", ("project", "env_file")),
             ("step", "soak", ("project",)),
         ],
         supports_check_mode=True,
