@@ -10,7 +10,7 @@ from hypothesis import given, settings, strategies as st
 
 from ansible_collections.berth.compose.plugins.module_utils import release_log as rl
 
-FAST = settings(max_examples=80, deadline=None, database=None, derandomize=True)
+FAST = settings(max_examples=40, deadline=None, database=None, derandomize=True)
 
 SHA = st.text(alphabet="0123456789abcdef", min_size=40, max_size=40)
 RECORD = st.fixed_dictionaries({
