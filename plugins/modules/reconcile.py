@@ -90,6 +90,12 @@ options:
     description: The Docker unit; while it is not active, containers are not judged (the roles start it first).
     type: str
     default: docker.service
+  app_unit:
+    description:
+      - With O(step=repair), the app's systemd unit (C(<app>.service)); started after the repair when it is not
+        active (stopping Docker stops it), so it stops the app cleanly again at shutdown. Empty leaves it alone.
+    type: str
+    default: ""
   guards:
     description: With O(step=repair), the restart guards (C(berth_restart_guards)) - per service a C(command) run once with C(exec).
     type: dict
@@ -505,6 +511,8 @@ def step_repair(host, result):
     if not commit:
         return
     drift = []
+    if p["app_unit"] and not module.check_mode and host.unit_state("is-active", p["app_unit"])[0] != "active":
+        drift.append(rc.Drift("unit", p["app_unit"], "is not active", "start"))
     release_dir = os.path.normpath(layout.release_dir(commit))
     if not os.path.isdir(release_dir):
         drift.append(rc.Drift("release", commit[:12], "release directory %s is missing" % release_dir, "prepare"))
@@ -523,6 +531,12 @@ def step_repair(host, result):
             result["changed"] = True
             return
         rel.switch_current(layout, commit)
+    if module.check_mode and not host.docker_active():
+        # A docker command would start Docker through its socket: judge the containers after the roles ran.
+        drift.append(rc.Drift("docker", p["docker_unit"], "is not active; containers are judged once it runs",
+                              "start"))
+        result.update(drift=[d.as_dict() for d in drift], changed=True)
+        return
     service_drift, facts = host.analyse(commit, record)
     drift += service_drift
     busy = [d.subject for d in service_drift if d.kind in ("config", "unhealthy")
@@ -548,6 +562,11 @@ def step_repair(host, result):
     if plan["force"]:
         rel.run(project.argv("up", "-d", "--no-deps", "--no-build", "--force-recreate", *plan["force"]),
                 env=project.process_env())
+    if p["app_unit"] and host.unit_state("is-active", p["app_unit"])[0] != "active":
+        # Everything matches the release now: the unit's `up` changes nothing and marks the app started.
+        rel.run([p["systemctl"], "start", p["app_unit"]])
+        actions["app_unit"] = p["app_unit"]
+        result["changed"] = True
 
 
 def step_baseline(host, result):
@@ -627,6 +646,7 @@ def main():
                 enabled=dict(type="list", elements="str", default=[]),
                 active=dict(type="list", elements="str", default=[]))),
             docker_unit=dict(type="str", default="docker.service"),
+            app_unit=dict(type="str", default=""),
             guards=dict(type="dict", default={}),
             max_failures=dict(type="int", default=3),
             window=dict(type="int", default=3600),
