@@ -1,0 +1,137 @@
+"""Faults during a deploy (issue 13): the git remote unreachable during fetch, the release log
+truncated mid-line, the Docker daemon restarted during the build, and the VM restarted between
+build and cutover. After each: the app serves the last good release through Caddy, the lock is
+free (or reported stale and taken over by the next run), and nothing in shared/ or the database
+volume was lost. The last case deploys the same commit again and it goes through."""
+import json
+import os
+import signal
+import subprocess
+import time
+
+from conftest import ROOT, commit_of, current_commit, deploy, https_get, playbook_argv, playbook_env
+
+FIXTURES = "/srv/fixtures/sample.git"
+VM = os.environ.get("BERTH_DEPLOY_VM", "berth-deploy")
+GIT = "git -c user.name=fault -c user.email=fault@berth.test"
+
+
+def tolerant_records(host):
+    """The release log's complete JSON lines (a truncated line is skipped, as the reader does)."""
+    out = []
+    for line in host.file(ROOT + "/releases.jsonl").content_string.splitlines():
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            continue
+    return out
+
+
+def state(host):
+    """What a fault must not lose: the env file, the database's content, what serves."""
+    return {
+        "env": host.check_output("sha256sum %s/shared/.env" % ROOT).split()[0],
+        "db": host.check_output("docker exec sample-api-1 sqlite3 /data/app.db .dump | sha256sum").split()[0],
+        "current": current_commit(host),
+    }
+
+
+def serves(host, seconds=120):
+    """True once the app answers through Caddy (it may still be coming back from a restart)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if https_get(host, "/health").rc == 0 and host.run("curl -sf --max-time 3 http://127.0.0.1:8081/health").rc == 0:
+            return True
+        time.sleep(1)
+    return False
+
+
+def fault_branch(host, name, text):
+    """A new commit on top of what serves, changing web's page only: its deploy builds web."""
+    base = current_commit(host)
+    host.check_output("rm -rf /root/fault && git clone -q %s /root/fault && cd /root/fault && git checkout -q -b %s %s "
+                      "&& printf '%s\\n' > web/www/fault.html && git add -A && %s commit -qm '%s' && git push -q origin %s"
+                      % (FIXTURES, name, base, text, GIT, name, name))
+    return commit_of(host, name)
+
+
+def assert_intact(host, before):
+    assert serves(host), "the app must serve the last good release through Caddy"
+    after = state(host)
+    assert after == before, (before, after)
+    assert not host.file(ROOT + "/.berth/deploy.lock").exists, "the lock must be free"
+
+
+def test_unreachable_remote_fails_in_preflight_and_changes_nothing(host):
+    before = state(host)
+    fault_branch(host, "fault/web-1", "fault one")
+    host.check_output("mv %s %s.off" % (FIXTURES, FIXTURES))
+    try:
+        run = deploy("fault/web-1", "-e", "service=web")
+    finally:
+        host.check_output("mv %s.off %s" % (FIXTURES, FIXTURES))
+    assert run.rc != 0
+    assert "git fetch failed" in run.out, run.out
+    assert_intact(host, before)
+
+
+def test_release_log_truncated_mid_line_is_skipped_with_a_warning(host):
+    before = state(host)
+    serving = tolerant_records(host)[-1]
+    host.check_output("printf '%%s' '{\"kind\": \"deploy\", \"to_comm' >> %s/releases.jsonl" % ROOT)
+    run = deploy(current_commit(host))
+    assert run.rc == 0 and run.changed == 0, run.out
+    assert_intact(host, before)
+    read = subprocess.run(["ansible", "all", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "-m", "berth.compose.release_log",
+                           "-a", "path=%s/releases.jsonl state=current" % ROOT],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=playbook_env(), check=False)
+    assert read.returncode == 0, read.stdout
+    assert "not a complete JSON line" in read.stdout, read.stdout
+    assert serving["started"] in read.stdout, read.stdout
+
+
+def test_docker_restarted_during_the_build_switches_nothing(host):
+    before = state(host)
+    # A watcher on the VM restarts the engine the moment the build starts (the brackets keep
+    # pgrep from matching the watcher's own command line).
+    host.check_output("(for i in $(seq 1 2400); do if pgrep -f '[d]ocker-buildx|[c]ompose.* build' >/dev/null; then "
+                      "systemctl restart docker; echo restarted; break; fi; sleep 0.05; done > /var/tmp/fault.log 2>&1 &)")
+    run = deploy("fault/web-1", "-e", "service=web")
+    assert "restarted" in host.file("/var/tmp/fault.log").content_string, run.out
+    assert run.rc != 0, run.out
+    assert_intact(host, before)
+    last = tolerant_records(host)[-1]
+    assert last["outcome"] != "ok" and last["serving_commit"] == before["current"], last
+
+
+def test_vm_restarted_between_build_and_cutover_boots_the_last_good_release(host):
+    before = state(host)
+    target = fault_branch(host, "fault/web-2", "fault two")
+    # The web guard holds the cutover for 20 s before `current` moves: the restart lands in it.
+    guards = json.dumps({"berth_restart_guards": {"web": {"command": ["sh", "-c", "sleep 20"], "wait": 60}}})
+    victim = subprocess.Popen(playbook_argv("deploy", "-e", "ref=fault/web-2", "-e", "service=web", "-e", guards),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=playbook_env(),
+                              start_new_session=True)
+    try:
+        for _attempt in range(600):
+            if host.run("docker image inspect sample-web:%s" % target[:12]).rc == 0:
+                break
+            time.sleep(0.25)
+        else:
+            raise AssertionError("the deploy never built web")
+        time.sleep(2)
+        subprocess.run(["docker", "restart", "-t", "5", VM], check=True, stdout=subprocess.DEVNULL)
+    finally:
+        os.killpg(victim.pid, signal.SIGKILL)
+        victim.wait()
+    host.run("timeout 120 systemctl is-system-running --wait")
+    assert serves(host), "the boot unit must bring the last good release back"
+    after = state(host)
+    assert after == before, (before, after)
+
+    again = deploy("fault/web-2", "-e", "service=web")
+    assert again.rc == 0, again.out
+    assert "stale deploy lock" in again.out, again.out
+    assert current_commit(host) == target
+    assert "fault two" in host.check_output("curl -sf http://127.0.0.1:8080/fault.html")
+    assert not host.file(ROOT + "/.berth/deploy.lock").exists
