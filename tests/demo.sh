@@ -1,55 +1,163 @@
 #!/usr/bin/env bash
-# The demo: a local VM container (systemd as PID 1, its own Docker engine), provisioned
-# by playbooks/provision.yml and running the sample app, reachable from this machine
-# through Caddy on https://localhost:${BERTH_DEMO_PORT:-8443}/ (Caddy's internal CA).
+# The demo: a local VM container (systemd as PID 1, its own Docker engine, sshd) reached over
+# real SSH on 127.0.0.1:${BERTH_DEMO_SSH_PORT:-2222}, provisioned by playbooks/provision.yml and
+# running the sample app, reachable from this machine through Caddy on
+# https://localhost:${BERTH_DEMO_PORT:-8443}/ (Caddy's internal CA).
 #
 #   tests/demo.sh up | down
+#
+# What it makes, removed by `down`: the container $NAME and .build/demo/ (the demo's SSH key pair, the
+# pinned host key in known_hosts, env: the shell settings the README's commands assume).
+# SSH is never told to accept an unknown host key: the VM's host key is read from the
+# container (the out-of-band channel a cloud console would be) and pinned before the first
+# connection; a changed key fails the connection.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 NAME=${BERTH_DEMO_NAME:-berth-demo}
 PORT=${BERTH_DEMO_PORT:-8443}
-IMAGE=${BERTH_DEMO_IMAGE:-berth/vm-docker:trixie}
+SSH_PORT=${BERTH_DEMO_SSH_PORT:-2222}
+BASE_IMAGE=${BERTH_DEMO_BASE_IMAGE:-berth/vm-docker:trixie}
+IMAGE=${BERTH_DEMO_IMAGE:-berth/vm-ssh:trixie}
+STATE=$ROOT/.build/demo
+INVENTORY=$ROOT/inventories/demo
 export PATH="$ROOT/.venv/bin:$PATH"
 : "${ANSIBLE_COLLECTIONS_PATH:=$ROOT/.build/collections}"
 export ANSIBLE_COLLECTIONS_PATH ANSIBLE_CONFIG=$ROOT/ansible.cfg
+# The demo inventory's secrets are vault-encrypted; its password file is demo-only.
+export ANSIBLE_VAULT_PASSWORD_FILE=$INVENTORY/vault-password.txt
+export BERTH_DEMO_SSH_PORT=$SSH_PORT
 
-up() {
-  if [ "$(docker inspect -f '{{.State.Running}}' "$NAME" 2>/dev/null)" != true ]; then
-    docker rm -f "$NAME" >/dev/null 2>&1 || true
-    echo "[demo] starting the VM container $NAME"
-    docker run -d --name "$NAME" --hostname "$NAME" \
-      --cap-add SYS_ADMIN --cap-add NET_ADMIN \
-      --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
-      --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw --tmpfs /run --tmpfs /run/lock \
-      -p "127.0.0.1:$PORT:443" "$IMAGE" /lib/systemd/systemd >/dev/null
-  fi
+log() { printf '[demo] %s\n' "$*"; }
+
+# The VM-with-Docker image plus an SSH server. Host keys are NOT baked into the image: every
+# container generates its own at first boot (ssh-keygen -A before sshd starts).
+build_image() {
+  docker image inspect "$IMAGE" >/dev/null 2>&1 && return
+  log "building $IMAGE: $BASE_IMAGE + openssh-server (once; cached by tag)"
+  docker build -q -t "$IMAGE" --build-arg "BASE=$BASE_IMAGE" - >/dev/null <<'DOCKERFILE'
+ARG BASE
+FROM ${BASE}
+RUN apt-get update -qq \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssh-server \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /etc/ssh/ssh_host_* \
+ && mkdir -p /etc/systemd/system/ssh.service.d \
+ && printf '[Service]\nExecStartPre=\nExecStartPre=/usr/bin/ssh-keygen -A\nExecStartPre=/usr/sbin/sshd -t\n' \
+      >/etc/systemd/system/ssh.service.d/berth-host-keys.conf \
+ && printf 'PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin no\n' \
+      >/etc/ssh/sshd_config.d/berth-demo.conf \
+ && systemctl enable ssh.service
+CMD ["/lib/systemd/systemd"]
+DOCKERFILE
+}
+
+start_vm() {
+  if [ "$(docker inspect -f '{{.State.Running}}' "$NAME" 2>/dev/null)" = true ]; then return; fi
+  docker rm -f "$NAME" >/dev/null 2>&1 || true
+  rm -f "$STATE/known_hosts"
+  log "starting the VM container $NAME (ssh on 127.0.0.1:$SSH_PORT)"
+  docker run -d --name "$NAME" --hostname "$NAME" \
+    --cap-add SYS_ADMIN --cap-add NET_ADMIN \
+    --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
+    --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw --tmpfs /run --tmpfs /run/lock \
+    -p "127.0.0.1:$PORT:443" -p "127.0.0.1:$SSH_PORT:22" "$IMAGE" /lib/systemd/systemd >/dev/null
+}
+
+wait_vm() {
+  local state
   for _ in $(seq 1 60); do  # systemd answers on its bus a moment after PID 1 starts
     state=$(docker exec "$NAME" systemctl is-system-running --wait 2>/dev/null) && break
     case "$state" in running|degraded) break ;; esac
     sleep 1
   done
-  # The demo inventory's secrets are vault-encrypted; its password file is demo-only.
-  export ANSIBLE_VAULT_PASSWORD_FILE=$ROOT/inventories/demo/vault-password.txt
-  ansible-playbook -i "$ROOT/inventories/demo" "$ROOT/tests/fixtures/ship.yml"
-  # The operator's command, as the README gives it:
-  ansible-playbook berth.compose.provision -i "$ROOT/inventories/demo"
+  docker exec "$NAME" systemctl is-active --quiet ssh.service \
+    || { docker exec "$NAME" systemctl status ssh.service >&2 || true; log "sshd did not start in $NAME"; exit 1; }
+}
+
+# What a cloud image's first boot (cloud-init) does: an operator account with the demo key and
+# passwordless sudo. Idempotent: run on every `up`.
+bootstrap_access() {
+  mkdir -p "$STATE"
+  chmod 700 "$STATE"
+  [ -f "$STATE/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C "berth-demo operator" -f "$STATE/id_ed25519"
+  docker exec -i "$NAME" sh -euc '
+    id ops >/dev/null 2>&1 || useradd -m -s /bin/bash ops
+    install -d -m 700 -o ops -g ops ~ops/.ssh
+    cat >~ops/.ssh/authorized_keys
+    chown ops:ops ~ops/.ssh/authorized_keys && chmod 600 ~ops/.ssh/authorized_keys
+    echo "ops ALL=(ALL) NOPASSWD: ALL" >/etc/sudoers.d/ops && chmod 440 /etc/sudoers.d/ops' <"$STATE/id_ed25519.pub"
+  # Pin the host keys the VM generated, read through the container (not over the network).
+  docker exec "$NAME" sh -c 'cat /etc/ssh/ssh_host_*_key.pub' \
+    | awk -v host="[127.0.0.1]:$SSH_PORT" '{print host, $1, $2}' >"$STATE/known_hosts.new"
+  mv "$STATE/known_hosts.new" "$STATE/known_hosts"
+  # The settings the README's commands assume, for an operator's shell: `. .build/demo/env`
+  cat >"$STATE/env" <<ENV
+export PATH="$ROOT/.venv/bin:\$PATH"
+export ANSIBLE_COLLECTIONS_PATH="$ANSIBLE_COLLECTIONS_PATH" ANSIBLE_CONFIG="$ROOT/ansible.cfg"
+export ANSIBLE_VAULT_PASSWORD_FILE="$INVENTORY/vault-password.txt" BERTH_DEMO_SSH_PORT=$SSH_PORT
+ENV
+  local ok=false
+  for _ in $(seq 1 20); do
+    if ssh_vm true 2>/dev/null; then ok=true; break; fi
+    sleep 0.5
+  done
+  $ok || { ssh_vm true; exit 1; }
+}
+
+ssh_vm() {
+  ssh -p "$SSH_PORT" -i "$STATE/id_ed25519" -o IdentitiesOnly=yes -o BatchMode=yes \
+    -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$STATE/known_hosts" ops@127.0.0.1 "$@"
+}
+
+# Runs a playbook, shows its output, and adds its recap's changed= count to CHANGED.
+CHANGED=0
+play() {
+  local out="$STATE/last-play.log" n
+  ansible-playbook -i "$INVENTORY" "$@" | tee "$out"
+  n=$(awk '/^PLAY RECAP/ {r=1; next} r && /changed=/ {sub(/.*changed=/, ""); s += $1} END {print s + 0}' "$out")
+  CHANGED=$((CHANGED + n))
+}
+
+up() {
+  local t0 rerun=false
+  t0=$(date +%s)
+  build_image
+  [ "$(docker inspect -f '{{.State.Running}}' "$NAME" 2>/dev/null)" = true ] && rerun=true
+  start_vm
+  wait_vm
+  bootstrap_access
+  cd "$ROOT"
+  # Ship what an air-gapped VM cannot fetch (the repository and the app's base image).
+  play tests/fixtures/ship.yml --become
+  # The operator's commands, as the README gives them:
+  play berth.compose.provision
   # ... and the daily one: deploy the inventory's ref (a no-op when provision just started it).
-  ansible-playbook berth.compose.deploy -i "$ROOT/inventories/demo"
+  play berth.compose.deploy
   echo
-  echo "[demo] the sample app runs in the VM container $NAME:"
-  docker exec "$NAME" docker compose -p sample ps --format 'table {{.Service}}\t{{.Status}}'
-  echo "[demo] try:  curl -k https://localhost:$PORT/                 (web, through Caddy in the VM)"
-  echo "[demo]       docker exec -it $NAME bash                  (a shell on the VM)"
-  echo "[demo] stop: make demo-down"
+  log "the sample app runs in the VM container $NAME:"
+  ssh_vm 'sudo docker compose -p sample ps --format "table {{.Service}}\t{{.Status}}"'
+  log "over SSH:   ssh -p $SSH_PORT -i .build/demo/id_ed25519 -o UserKnownHostsFile=.build/demo/known_hosts ops@127.0.0.1"
+  log "the app:    curl -k https://localhost:$PORT/            (web, through Caddy in the VM)"
+  log "commands:   . .build/demo/env && ansible-playbook berth.compose.verify -i inventories/demo   (see README)"
+  log "stop:       make demo-down"
+  log "$([ "$rerun" = true ] && echo rerun || echo fresh) up in $(($(date +%s) - t0)) s, changed=$CHANGED"
+  if [ "$rerun" = true ] && [ "$CHANGED" != 0 ]; then
+    log "ERROR: a rerun changed $CHANGED things; it must change nothing"
+    exit 1
+  fi
 }
 
 down() {
-  docker rm -f "$NAME" >/dev/null 2>&1 && echo "[demo] removed $NAME" || echo "[demo] nothing to remove"
+  # The container with its volumes (the app, its images, its data), the key pair, the pinned
+  # host key and the benchmark's scratch files. The image stays cached, like the platform's.
+  if docker rm -f -v "$NAME" >/dev/null 2>&1; then log "removed $NAME"; else log "no container $NAME"; fi
+  rm -rf "$STATE" "$ROOT/.build/bench"
+  log "kept the cached image $IMAGE (docker image rm $IMAGE removes it)"
 }
 
 case "${1:-up}" in
   up) up ;;
   down) down ;;
-  *) echo "usage: $0 up|down" >&2; exit 2 ;;
+  ssh) shift; ssh_vm "$@" ;;
+  *) echo "usage: $0 up|down|ssh [command]" >&2; exit 2 ;;
 esac
