@@ -4,8 +4,10 @@
 # alone and an image that exists is not rebuilt (FORCE=1 rebuilds them).
 #
 #   berth/vm:trixie         Debian 13 with systemd as PID 1: a bare VM
-#   berth/vm-docker:trixie  the same VM with docker.io, Compose v2, python3-docker and
-#                           caddy preinstalled, for scenarios that are not about provisioning
+#   berth/vm-docker:trixie  the same VM with docker.io, Compose v2, python3-docker, caddy,
+#                           ansible-core and nftables preinstalled (VM_DOCKER_PACKAGES), for
+#                           scenarios that are not about provisioning; rebuilt when that list
+#                           changes (the image carries it as a label)
 #   berth/app-base:1        busybox + sqlite3, the base of the sample app's images
 set -euo pipefail
 
@@ -13,6 +15,7 @@ SUITE=${BERTH_VM_SUITE:-trixie}
 MIRROR=${BERTH_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 VM_IMAGE=berth/vm:$SUITE
 VM_DOCKER_IMAGE=berth/vm-docker:$SUITE
+VM_DOCKER_PACKAGES="docker.io docker-cli docker-compose python3-docker caddy iptables ansible-core nftables"
 APP_IMAGE=berth/app-base:1
 WORK=${BERTH_PLATFORM_WORK:-/var/tmp/berth-platform}
 FORCE=${FORCE:-0}
@@ -90,14 +93,17 @@ build_vm() {
 }
 
 build_vm_docker() {
-  if have_image "$VM_DOCKER_IMAGE"; then log "$VM_DOCKER_IMAGE cached"; return; fi
+  local have
+  have=$(docker image inspect -f '{{ index .Config.Labels "berth.packages" }}' "$VM_DOCKER_IMAGE" 2>/dev/null || true)
+  if [ "$FORCE" != 1 ] && [ "$have" = "$VM_DOCKER_PACKAGES" ]; then log "$VM_DOCKER_IMAGE cached"; return; fi
   log "building $VM_DOCKER_IMAGE (apt installs inside a build container)"
-  docker build -q -t "$VM_DOCKER_IMAGE" --build-arg "BASE=$VM_IMAGE" - >/dev/null <<'DOCKERFILE'
+  docker build -q -t "$VM_DOCKER_IMAGE" --build-arg "BASE=$VM_IMAGE" --build-arg "PACKAGES=$VM_DOCKER_PACKAGES" - >/dev/null <<'DOCKERFILE'
 ARG BASE
 FROM ${BASE}
+ARG PACKAGES
+LABEL berth.packages="${PACKAGES}"
 RUN apt-get update -qq \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      docker.io docker-cli docker-compose python3-docker caddy iptables \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${PACKAGES} \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb
 CMD ["/lib/systemd/systemd"]
 DOCKERFILE
