@@ -78,6 +78,10 @@ def test_reconcile_bad_input(tmp_path, no_commands, override, needles):
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
+def never_sent(*args, **kwargs):
+    raise AssertionError("a webhook was sent: %r" % (args,))
+
+
 RECORD = {"kind": "deploy", "outcome": "ok", "to_commit": "a" * 40}
 NOTIFY = [
     ("record wrong type", {"record": ["deploy"]}, ["record", "dict"]),
@@ -92,7 +96,7 @@ NOTIFY = [
 
 @pytest.mark.parametrize("override,needles", [c[1:] for c in NOTIFY], ids=[c[0] for c in NOTIFY])
 def test_notify_bad_input(monkeypatch, override, needles):
-    monkeypatch.setattr(notify.nt, "post_once", lambda *a, **k: (_ for _ in ()).throw(AssertionError("sent")))
+    monkeypatch.setattr(notify.nt, "post_once", never_sent)
     refused(notify, dict({"record": RECORD, "webhooks": []}, **override), needles)
 
 
@@ -105,7 +109,7 @@ def test_notify_bad_input(monkeypatch, override, needles):
     ({"url": "https://h.invalid/x", "events": [""]}, "events must be a list of patterns"),
 ], ids=["file url", "gopher url", "negative timeout", "empty event pattern"])
 def test_notify_misconfigured_webhook_is_not_sent_and_named(monkeypatch, webhook, needle):
-    monkeypatch.setattr(notify.nt, "post_once", lambda *a, **k: (_ for _ in ()).throw(AssertionError("sent")))
+    monkeypatch.setattr(notify.nt, "post_once", never_sent)
     result, warned = run_module(notify, record=RECORD, webhooks=[dict(webhook, name="ops")])
     assert not result["failed"] and result["delivered"] == 0
     assert any("berth_notify entry ops" in w and needle in w for w in warned), warned
