@@ -313,8 +313,8 @@ def render_metrics(app, enabled, last_run, last_result, repaired_total):
         "# TYPE berth_reconcile_last_result gauge",
     ]
     for result in RESULTS:
-        lines.append('berth_reconcile_last_result{%s,result="%s"} %d' % (app_label, result,
-                                                                        1 if result == last_result else 0))
+        value = 1 if result == last_result else 0
+        lines.append('berth_reconcile_last_result{%s,result="%s"} %d' % (app_label, result, value))
     lines += [
         "# HELP berth_drift_repaired_total Drift items reconcile repaired on this host.",
         "# TYPE berth_drift_repaired_total counter",
