@@ -57,6 +57,11 @@ demo-down: ## Remove the demo VM container
 bench-plan: venv collection-link ## Benchmark: changed paths -> services mapping
 	$(BIN)/python tests/bench/bench_plan.py
 
+.PHONY: bench
+bench: demo ## Benchmark: daily commands vs the bare commands on the demo VM over SSH (then bench-cutover)
+	$(BIN)/python tests/bench/bench_ops.py
+	@if $(MAKE) -n bench-cutover >/dev/null 2>&1; then $(MAKE) --no-print-directory bench-cutover; fi
+
 bench-cutover: venv collection-link platform ## Benchmark: web-only deploy under load, zero downtime on vs off
 	$(BIN)/python tests/bench/bench_cutover.py
 
