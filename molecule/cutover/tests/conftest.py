@@ -47,10 +47,11 @@ def poll(check, seconds, what):
 
 def under_load(host, label, action):
     """Run action() while load.py sends requests through Caddy; return (action's result, load stats)."""
-    out = "/root/load-%s.json" % label
+    slug = re.sub(r"[^a-z0-9-]+", "-", label)
+    out = "/root/load-%s.json" % slug
     host.run("rm -f %s %s.started /root/load.stop" % (out, out))
     host.check_output("systemd-run --collect --unit berth-load-%s python3 /root/load.py --out %s %s"
-                      % (label, out, LOAD))
+                      % (slug, out, LOAD))
     poll(lambda: host.file(out + ".started").exists, 30, "the load's first answer")
     result = action()
     host.run("touch /root/load.stop")
