@@ -134,6 +134,13 @@ up() {
   # ... and the daily one: deploy the inventory's ref (a no-op when provision just started it).
   play berth.compose.deploy
   echo
+  log "deploy summary (the release log's last record):"
+  ssh_vm "sudo tail -n 1 /opt/sample/releases.jsonl" | python3 -c 'import json, sys
+r = json.load(sys.stdin)
+print("  %s %s: %s -> %s, outcome %s, serving %s" % (r.get("kind"), r.get("ref"), (r.get("from_commit") or "nothing")[:12],
+      r.get("to_commit", "")[:12], r.get("outcome"), r.get("serving_commit", "")[:12]))
+print("  built: %s; recreated: %s; at %s" % (", ".join(r.get("services_built") or []) or "-",
+      ", ".join(r.get("services_recreated") or []) or "-", r.get("started") or r.get("time") or "?"))'
   log "the sample app runs in the VM container $NAME:"
   ssh_vm 'sudo docker compose -p sample ps --format "table {{.Service}}\t{{.Status}}"'
   log "over SSH:   ssh -p $SSH_PORT -i .build/demo/id_ed25519 -o UserKnownHostsFile=.build/demo/known_hosts ops@127.0.0.1"
