@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Webhook notifications of deploy, rollback, reconcile and task outcomes.
 
-Pure logic for the ``berth.compose.notify`` module; no Ansible imports.
+Logic for the ``berth.compose.notify`` module; its one Ansible import is ``open_url`` (Ansible's
+HTTP client: certificate checks, proxies from the environment).
 
 * The payload is built from a release log record through a closed list of fields
   (:data:`RECORD_FIELDS`), so a caller can never send an env value or a whole Ansible
@@ -25,7 +26,8 @@ from collections.abc import Mapping
 
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
-from urllib.request import Request, urlopen
+
+from ansible.module_utils.urls import open_url
 
 SCHEMA = "berth.compose.notify/1"
 KINDS = ("deploy", "rollback", "reconcile", "task")
@@ -147,10 +149,9 @@ def retryable(status):
 
 def post_once(url, body, timeout, opener=None):
     """POST ``body`` (bytes, JSON) once; ``(status or None, error text or None)``, never raises."""
-    request = Request(url, data=body, method="POST",
-                      headers={"Content-Type": "application/json", "User-Agent": USER_AGENT})
     try:
-        response = (opener or urlopen)(request, timeout=timeout)
+        response = (opener or open_url)(url, data=body, method="POST", timeout=timeout, http_agent=USER_AGENT,
+                                        headers={"Content-Type": "application/json"}, follow_redirects="none")
         try:
             status = response.getcode()
             response.read(65536)
