@@ -129,6 +129,15 @@ def service_drift(services, hashes, containers, images, present):
     return out
 
 
+def dry_run_recreates(output):
+    """Whether ``docker compose --dry-run up`` output says a container would be recreated or created anew."""
+    for line in output.splitlines():
+        words = line.split()
+        if "Container" in words and words[-1] in ("Recreate", "Recreated", "Create", "Created"):
+            return True
+    return False
+
+
 def plan_actions(drift, buildable, guards_busy=()):
     """What a repair does for the service drift: dict(build, pull, up, force, deferred).
 

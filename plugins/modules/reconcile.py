@@ -393,7 +393,17 @@ class Host(object):
                     images[service] = image if ":" in image.rsplit("/", 1)[-1] else image + ":latest"
         images = dict((s, images[s]) for s in services if s in images)
         drift = rc.service_drift(services, hashes, self.containers(), images, self.present_images())
-        return drift, dict(buildable=buildable, services=services, ref=ref)
+        # `config --hash` leaves depends_on in the hash, while `up --no-deps` (deploy, repair) hashes the
+        # service without it: for a label that differs, ask Compose itself whether that up would recreate.
+        judged = []
+        for item in drift:
+            if item.kind == "config":
+                out = rel.run(project.argv("--dry-run", "up", "-d", "--no-deps", "--no-build", item.subject),
+                              env=project.process_env())[1]
+                if not rc.dry_run_recreates(out):
+                    continue
+            judged.append(item)
+        return judged, dict(buildable=buildable, services=services, ref=ref)
 
     # -------------------------------------------------------------- writing
 

@@ -151,3 +151,10 @@ def test_state_counts_repaired_drift(tmp_path):
     assert rc.read_json(path) == state
     assert oct(os.stat(path).st_mode & 0o777) == "0o600"
     assert rc.read_json(str(tmp_path / "missing")) is None
+
+
+def test_dry_run_output():
+    assert not rc.dry_run_recreates(" DRY-RUN MODE -  Container app-api-1  Running\n")
+    assert rc.dry_run_recreates(" DRY-RUN MODE -  Container app-api-1  Recreate\n"
+                                " DRY-RUN MODE -  Container app-api-1  Recreated\n")
+    assert not rc.dry_run_recreates("")
