@@ -11,7 +11,7 @@ import yaml
 
 from conftest import ROOT, current_commit, playbook_env, run_playbook
 
-VAULT_PASSWORD = os.environ["ANSIBLE_VAULT_PASSWORD_FILE"]
+# The vault password comes from ANSIBLE_VAULT_PASSWORD_FILE, set by the scenario.
 VAULT = os.path.join(os.environ.get("MOLECULE_PROJECT_DIRECTORY", "."),
                      "molecule", "provision", "inventory", "group_vars", "berth_vms", "vault.yml")
 
@@ -20,13 +20,13 @@ def vault_vars(path, data):
     """data as a vault-encrypted vars file (the way an operator keeps it)."""
     with open(path, "w", encoding="utf-8") as handle:
         yaml.safe_dump(data, handle)
-    subprocess.run(["ansible-vault", "encrypt", "--vault-password-file", VAULT_PASSWORD, path],
+    subprocess.run(["ansible-vault", "encrypt", path],
                    check=True, stdout=subprocess.DEVNULL, env=playbook_env())
 
 
 def test_a_canary_secret_appears_in_no_output(host, tmp_path):
     canary = "canary" + secrets.token_hex(12)
-    plain = subprocess.run(["ansible-vault", "view", "--vault-password-file", VAULT_PASSWORD, VAULT],
+    plain = subprocess.run(["ansible-vault", "view", VAULT],
                            check=True, stdout=subprocess.PIPE, text=True, env=playbook_env()).stdout
     env = dict(yaml.safe_load(plain)["vault_sample_env"], CANARY_TOKEN=canary)
     extra = str(tmp_path / "canary.yml")
