@@ -64,7 +64,7 @@ def upstream_port(service):
     """The one container port Caddy proxies to: the single ``expose`` entry, else the single ``ports`` target."""
     exposed = []
     for item in service.get("expose") or []:
-        text = str(item).split("/")[0]
+        text = str(item).split("/", maxsplit=1)[0]
         if "-" not in text and text.isdigit():
             exposed.append(int(text))
     if len(exposed) == 1:

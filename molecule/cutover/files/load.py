@@ -36,6 +36,7 @@ def worker(args, context, state, lock, deadline):
             state["requests"] += 1
         started = time.monotonic()
         status = None
+        error = None
         try:
             if conn is None:
                 conn = LoopbackHTTPS(args.host, timeout=10, context=context)
