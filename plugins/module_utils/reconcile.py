@@ -23,6 +23,7 @@ import calendar
 import hashlib
 import json
 import os
+import re
 import stat
 import time
 
@@ -129,11 +130,13 @@ def service_drift(services, hashes, containers, images, present):
     return out
 
 
-def dry_run_recreates(output):
-    """Whether ``docker compose --dry-run up`` output says a container would be recreated or created anew."""
+def dry_run_recreates(output, project, service):
+    """Whether ``docker compose --dry-run up`` output says the service's container would be recreated or created."""
+    pattern = re.compile(r"%s[-_]%s[-_]\d+\Z" % (re.escape(project), re.escape(service)))
     for line in output.splitlines():
         words = line.split()
-        if "Container" in words and words[-1] in ("Recreate", "Recreated", "Create", "Created"):
+        if ("Container" in words and words[-1] in ("Recreate", "Recreated", "Create", "Created")
+                and any(pattern.match(word) for word in words)):
             return True
     return False
 

@@ -393,15 +393,16 @@ class Host(object):
                     images[service] = image if ":" in image.rsplit("/", 1)[-1] else image + ":latest"
         images = dict((s, images[s]) for s in services if s in images)
         drift = rc.service_drift(services, hashes, self.containers(), images, self.present_images())
-        # `config --hash` leaves depends_on in the hash, while `up --no-deps` (deploy, repair) hashes the
-        # service without it: for a label that differs, ask Compose itself whether that up would recreate.
+        # A service with depends_on hashes differently under `up --no-deps` (deploy, repair) and a plain `up`
+        # (the boot unit), and `config --hash` matches neither: for a label that differs, ask Compose itself
+        # whether either of those two `up`s would recreate the container; drift only when both would.
         judged = []
         for item in drift:
-            if item.kind == "config":
-                out = rel.run(project.argv("--dry-run", "up", "-d", "--no-deps", "--no-build", item.subject),
-                              env=project.process_env())[1]
-                if not rc.dry_run_recreates(out):
-                    continue
+            if item.kind == "config" and not all(
+                    rc.dry_run_recreates(rel.run(project.argv("--dry-run", "up", "-d", "--no-build", *mode + [item.subject]),
+                                                 env=project.process_env())[1], self.p["project"], item.subject)
+                    for mode in (["--no-deps"], [])):
+                continue
             judged.append(item)
         return judged, dict(buildable=buildable, services=services, ref=ref)
 

@@ -154,7 +154,10 @@ def test_state_counts_repaired_drift(tmp_path):
 
 
 def test_dry_run_output():
-    assert not rc.dry_run_recreates(" DRY-RUN MODE -  Container app-api-1  Running\n")
+    assert not rc.dry_run_recreates(" DRY-RUN MODE -  Container app-api-1  Running\n", "app", "api")
     assert rc.dry_run_recreates(" DRY-RUN MODE -  Container app-api-1  Recreate\n"
-                                " DRY-RUN MODE -  Container app-api-1  Recreated\n")
-    assert not rc.dry_run_recreates("")
+                                " DRY-RUN MODE -  Container app-api-1  Recreated\n", "app", "api")
+    # another service's container (a dependency) does not count
+    assert not rc.dry_run_recreates(" DRY-RUN MODE -  Container app-migrate-1  Recreate\n"
+                                    " DRY-RUN MODE -  Container app-api-1  Running\n", "app", "api")
+    assert not rc.dry_run_recreates("", "app", "api")
