@@ -6,8 +6,10 @@
 
 Each thread keeps one connection (reconnecting after an error) and sends GET / until the
 stop file appears, --max-seconds pass or --max-requests are sent. FILE.started appears after
-the first answer. FILE gets: requests, ok (2xx), non_2xx, failed (no HTTP answer), worst
-latency, and the longest gap between two successful answers (any thread), in seconds.
+the first answer. FILE gets: requests, ok (2xx), non_2xx, failed (no HTTP answer), retried
+(a kept-alive connection closed by the server before it answered, retried once on a new one as
+HTTP clients do for GET), the worst latency and the longest gap between two successful answers
+(any thread), in seconds.
 """
 import argparse
 import http.client
@@ -37,18 +39,30 @@ def worker(args, context, state, lock, deadline):
         started = time.monotonic()
         status = None
         error = None
-        try:
-            if conn is None:
-                conn = LoopbackHTTPS(args.host, timeout=10, context=context)
-            conn.request("GET", "/")
-            response = conn.getresponse()
-            response.read()
-            status = response.status
-        except (OSError, http.client.HTTPException) as exc:
-            if conn is not None:
-                conn.close()
-            conn = None
-            error = type(exc).__name__
+        for attempt in (1, 2):
+            reused = conn is not None
+            try:
+                if conn is None:
+                    conn = LoopbackHTTPS(args.host, timeout=10, context=context)
+                conn.request("GET", "/")
+                response = conn.getresponse()
+                response.read()
+                status = response.status
+                break
+            except (OSError, http.client.HTTPException) as exc:
+                if conn is not None:
+                    conn.close()
+                conn = None
+                error = type(exc).__name__
+                # A kept-alive connection the server closed before answering (Caddy closes idle
+                # connections when it reloads): retry the GET once on a new connection, as browsers,
+                # Go's net/http (hey) and curl do for an idempotent request. Counted in "retried".
+                if attempt == 1 and reused and isinstance(exc, (http.client.RemoteDisconnected, ConnectionResetError,
+                                                                BrokenPipeError)):
+                    with lock:
+                        state["retried"] += 1
+                    continue
+                break
         done = time.monotonic()
         with lock:
             state["worst_latency_s"] = max(state["worst_latency_s"], done - started)
@@ -83,7 +97,7 @@ def main():
     parser.add_argument("--pause", type=float, default=0.01)
     args = parser.parse_args()
     context = ssl.create_default_context(cafile=args.ca)
-    state = dict(requests=0, ok=0, non_2xx=0, failed=0, worst_latency_s=0.0, longest_gap_s=0.0, last_ok=None,
+    state = dict(requests=0, ok=0, non_2xx=0, failed=0, retried=0, worst_latency_s=0.0, longest_gap_s=0.0, last_ok=None,
                  started=False, errors={}, statuses={})
     lock = threading.Lock()
     began = time.monotonic()

@@ -59,9 +59,10 @@ def under_load(host, label, action):
     stats = json.loads(host.file(out).content_string)
     os.makedirs(os.path.dirname(FIGURES), exist_ok=True)
     with open(FIGURES, "a") as handle:
-        handle.write("%-22s requests %6d  failed %d  non-2xx %d  worst latency %.3f s  longest gap %.3f s  "
-                     "(playbook %.1f s)\n" % (label, stats["requests"], stats["failed"], stats["non_2xx"],
-                                              stats["worst_latency_s"], stats["longest_gap_s"], result.seconds))
+        handle.write("%-22s requests %6d  failed %d  non-2xx %d  retried %d  worst latency %.3f s  "
+                     "longest gap %.3f s  (playbook %.1f s)\n" % (
+                         label, stats["requests"], stats["failed"], stats["non_2xx"], stats.get("retried", 0),
+                         stats["worst_latency_s"], stats["longest_gap_s"], result.seconds))
     return result, stats
 
 

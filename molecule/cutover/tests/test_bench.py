@@ -12,9 +12,10 @@ def measure(host, mode, extra):
     assert back.rc == 0, back.out
     run, stats = under_load(host, "bench " + mode, lambda: playbook("deploy", "-e", "ref=zd-3", *extra))
     assert run.rc == 0, run.out
-    return "zero downtime %-3s  requests %6d  failed %4d  longest gap %6.3f s  worst latency %6.3f s  deploy %.1f s" % (
-        mode, stats["requests"], stats["failed"] + stats["non_2xx"], stats["longest_gap_s"],
-        stats["worst_latency_s"], run.seconds)
+    return ("zero downtime %-3s  requests %6d  failed %4d  longest gap %6.3f s  worst latency %6.3f s  "
+            "(keep-alive retries %d, deploy %.1f s)" % (
+                mode, stats["requests"], stats["failed"] + stats["non_2xx"], stats["longest_gap_s"],
+                stats["worst_latency_s"], stats.get("retried", 0), run.seconds))
 
 
 def test_bench_web_only_deploy_on_and_off(host):
