@@ -14,7 +14,7 @@ PLAYBOOKS = os.path.join(os.environ.get("MOLECULE_PROJECT_DIRECTORY", "."), "pla
 SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIGURES = os.path.join(os.environ.get("MOLECULE_PROJECT_DIRECTORY", "."), "tests", "output", "cutover-load.txt")
 # Bounds of every load run: requests and seconds.
-LOAD = "--threads 2 --max-requests 30000 --max-seconds 120 --pause 0.01"
+LOAD = "--threads 2 --max-requests 60000 --max-seconds 300 --pause 0.01"
 
 
 class Run:
