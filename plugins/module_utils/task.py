@@ -72,8 +72,9 @@ def run_args(service, argv, name, detach):
 
 def follow_hint(name):
     """How an operator follows and then removes a detached task."""
-    return ("follow its output: docker logs -f %s; its exit code when it ends: docker inspect -f "
-            "'{{.State.ExitCode}}' %s; remove it afterwards: docker rm %s" % (name, name, name))
+    # No Go template in the text (``{{.State.ExitCode}}``): Ansible refuses module results that look like Jinja.
+    return ("follow its output: docker logs -f %s; wait for its end and exit code: docker wait %s; "
+            "remove it afterwards: docker rm %s" % (name, name, name))
 
 
 def parse_release_env(text):

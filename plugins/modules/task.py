@@ -17,7 +17,7 @@ description:
     release's own compose line - the release directory, its C(.berth/images.yml) (the image each service runs), the
     env file, and C(BERTH_REF), C(BERTH_COMMIT), C(BERTH_SHORT_SHA) - exactly what its services run with.
   - Attached (the default) it adds C(--rm -T), waits for the end and returns the exit code and the output; a non-zero
-    exit is returned in RV(rc), not a failure (the playbook records it first).
+    exit is returned in RV(exit_code), not a failure (the playbook records it first).
   - With O(detach=true) it adds C(-d) and no C(--rm) - the container runs outside the services' lifecycle (a deploy
     or C(compose up) leaves one-off containers alone, and no gate watches them), and its logs and exit code stay
     readable after it ends - and returns the container's name and how to follow it.
@@ -130,8 +130,10 @@ container:
   returned: success
   type: str
   sample: shop-task-api-20261123T180000Z-3fa2
-rc:
-  description: The command's exit code (attached; null when detached or in check mode).
+exit_code:
+  description:
+    - The command's exit code (attached; null when detached or in check mode). Not named C(rc), which Ansible would
+      turn into a task failure before the playbook can record the run.
   returned: success
   type: int
   sample: 0
@@ -182,7 +184,7 @@ def main():
     )
     p = module.params
     layout = rel.Layout(p["root"])
-    result = dict(changed=False, rc=None, output="", container=None, follow=None, seconds=0.0)
+    result = dict(changed=False, exit_code=None, output="", container=None, follow=None, seconds=0.0)
     problems = rel.option_problems(p)
     if not rel.SERVICE_NAME.match(p["service"]):
         problems.append("service %r is not a Compose service name (letters, digits, '_', '.', '-')" % p["service"])
@@ -233,7 +235,7 @@ def main():
             module.fail_json(msg="The task did not start (exit %d): %s" % (rc, tk.tail(out, 20)), **result)
         result.update(follow=tk.follow_hint(name), output=out.strip())
     else:
-        result.update(rc=rc, output=tk.tail(out, p["log_lines"]))
+        result.update(exit_code=rc, output=tk.tail(out, p["log_lines"]))
     module.exit_json(**result)
 
 

@@ -53,7 +53,9 @@ def test_attached_runs_are_removed_and_detached_ones_stay_readable():
     assert attached[-4:] == ["api", "sh", "-c", "x"]
     detached = tk.run_args("api", ["./job"], "n2", detach=True)
     assert "-d" in detached and "--rm" not in detached and detached[-2:] == ["api", "./job"]
-    assert "docker logs -f n2" in tk.follow_hint("n2") and "docker rm n2" in tk.follow_hint("n2")
+    hint = tk.follow_hint("n2")
+    assert "docker logs -f n2" in hint and "docker wait n2" in hint and "docker rm n2" in hint
+    assert "{{" not in hint, "Ansible refuses module results that look like templates"
 
 
 def test_release_env_and_tail():
