@@ -1,0 +1,24 @@
+"""An app that cannot start: after berth_reconcile_max_failures (2 here) failed repairs the timer stops
+trying, exits 0 and says why; verify.yml reports it."""
+from conftest import ROOT, containers, reconciles, run_playbook, timer_run
+
+
+def test_the_rate_limit_stops_the_timer(host):
+    web = host.check_output("sed -n '/\"web\":/{n;s/.*image: *//p}' %s/current/.berth/images.yml | tr -d '\"'" % ROOT)
+    # The recorded image now names one that cannot serve: no command to run.
+    host.check_output("docker tag berth/app-base:1 %s" % web)
+    host.check_output("docker rm -f %s" % containers(host)["web"][0])
+    count = len(reconciles(host))
+    for attempt in range(2):
+        code, journal = timer_run(host)
+        assert code != 0, journal
+    failed = reconciles(host)[count:]
+    assert [r["outcome"] for r in failed] == ["failed", "failed"]
+    code, journal = timer_run(host)
+    assert code == 0, journal
+    assert "reconcile stopped: 2 failed repairs" in journal
+    assert len(reconciles(host)) == count + 2
+    metrics = host.file("/var/lib/node_exporter/textfile_collector/berth_reconcile_sample.prom").content_string
+    assert 'berth_reconcile_last_result{app="sample",result="rate_limited"} 1' in metrics
+    verify = run_playbook("verify")
+    assert "reconcile stopped: 2 failed repairs" in verify.out
