@@ -248,6 +248,11 @@ rate_limited:
   returned: step=check or step=status
   type: bool
   sample: false
+blocked:
+  description: With O(step=check), whether this run stops for the rate limit (tripped, something drifted, no O(force)).
+  returned: step=check
+  type: bool
+  sample: false
 rate_limit_msg:
   description: Why it tripped, when it did.
   returned: step=check or step=status
