@@ -23,7 +23,7 @@ description:
   - "O(step=repair) recreates the release directory when it is gone, switches C(current) back, builds a missing
     image at the release's commit (or pulls an image-only service's), then C(up -d --no-deps --no-build) exactly the
     services that drifted. A service whose restart guard (O(guards)) says busy keeps its container when only its
-    config differs (reported in RV(actions.deferred)); the next round picks it up."
+    config differs (reported in RV(actions), key C(deferred)); the next round picks it up."
   - "O(step=baseline) records the fingerprint of O(baseline) in C(<root>/.berth/reconcile-baseline.json) (mode
     0600: it holds the sha256 of the env file, never a value)."
   - "O(step=finish) appends one C(kind: reconcile) record to O(release_log) when O(outcome) is V(ok) or V(failed)
@@ -145,8 +145,8 @@ options:
   operator:
     description: With O(step=finish), who ran it.
     type: str
-  message:
-    description: With O(step=finish), a reason appended to the record's message (the failure).
+  failure:
+    description: With O(step=finish), a reason appended to the record's message (why it failed).
     type: str
   docker:
     description: The docker CLI.
@@ -607,8 +607,8 @@ def step_finish(host, result):
         records = host.records()
         commit, record, dummy = host.target(records)
         text = rc.summary(drift, p["actions"])
-        if p["message"]:
-            text += " -- " + p["message"]
+        if p["failure"]:
+            text += " -- " + p["failure"]
         gate = p["gate"]
         entry = {
             "kind": "reconcile", "ref": (record or {}).get("ref"), "from_commit": p["from_commit"] or None,
@@ -677,7 +677,7 @@ def main():
             gate=dict(type="dict"),
             started=dict(type="float"),
             operator=dict(type="str"),
-            message=dict(type="str"),
+            failure=dict(type="str"),
             docker=dict(type="str", default="docker"),
             systemctl=dict(type="str", default="systemctl"),
         ),

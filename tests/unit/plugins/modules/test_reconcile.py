@@ -78,7 +78,7 @@ def test_failures_trip_the_rate_limit_and_status_reports_it(root):
     log(root, {"kind": "deploy", "outcome": "ok", "serving_commit": A})
     drift = [{"kind": "missing", "subject": "web", "detail": "no container", "action": "create"}]
     for _attempt in range(2):
-        result, _warned = run_module(reconcile, step="finish", outcome="failed", drift=drift, message="gate failed",
+        result, _warned = run_module(reconcile, step="finish", outcome="failed", drift=drift, failure="gate failed",
                                      **params(root))
         assert result["record"]["outcome"] == "failed" and result["record"]["serving_commit"] is None
     result, _warned = run_module(reconcile, step="status", max_failures=2, **params(root))
