@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Constant HTTPS load through Caddy on the VM's own loopback, bounded in requests and seconds.
 
     load.py --out FILE [--stop FILE] [--host sample.test] [--ca PATH] [--threads 2]

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """A webhook receiver for the operator scenario: appends every POSTed body as one line to a
 file and answers 204. Usage: receiver.py PORT FILE (listens on 127.0.0.1 only)."""
 import sys

@@ -1,5 +1,5 @@
 """The issue's drift list, repaired once by the VM's own timer; --check --diff only lists it."""
-from conftest import (ROOT, UNIT, containers, current_commit, https_get, reconciles, run_playbook, timer_run,
+from conftest import (ROOT, containers, current_commit, https_get, reconciles, run_playbook, timer_run,
                       wait_healthy)
 
 ENV = ROOT + "/shared/.env"
