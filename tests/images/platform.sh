@@ -66,7 +66,7 @@ build_vm() {
   command -v debootstrap >/dev/null || apt_install debootstrap
   local rootfs="$WORK/rootfs-$SUITE"
   # An interrupted debootstrap leaves /proc (and others) mounted inside the old tree.
-  grep -o " $rootfs/[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l
+  { grep -o " $rootfs/[^ ]*" /proc/mounts || true; } | sort -r | xargs -r -n1 umount -l
   rm -rf "$rootfs"; mkdir -p "$rootfs"
   log "debootstrap $SUITE (about a minute)"
   debootstrap --variant=minbase \
