@@ -48,5 +48,6 @@ def test_same_ref_again_changes_and_restarts_nothing(host):
     assert again.changed == 0, again.out
     assert "nothing to deploy" in again.out
     assert container_ids(host) == before
+    os.makedirs(os.path.dirname(NOOP_FIGURE), exist_ok=True)
     with open(NOOP_FIGURE, "w") as handle:
         handle.write("no-op deploy (same ref again): %.1f s\n" % again.seconds)

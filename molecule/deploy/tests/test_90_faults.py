@@ -9,7 +9,7 @@ import signal
 import subprocess
 import time
 
-from conftest import ROOT, commit_of, current_commit, deploy, https_get, playbook_argv, playbook_env
+from conftest import ROOT, commit_of, container_ids, current_commit, deploy, https_get, playbook_argv, playbook_env
 
 FIXTURES = "/srv/fixtures/sample.git"
 VM = os.environ.get("BERTH_DEPLOY_VM", "berth-deploy")
@@ -27,11 +27,25 @@ def tolerant_records(host):
     return out
 
 
+def db_digest(host, seconds=60):
+    """sha256 of the database's dump. Right after a boot or an engine restart the migrate
+    service may still hold the database (or api be starting): retry until a dump succeeds, and
+    never hash the empty output of a failed one."""
+    deadline = time.monotonic() + seconds
+    while True:
+        dump = host.run("docker exec sample-api-1 sqlite3 /data/app.db .dump > /var/tmp/db.dump "
+                        "&& test -s /var/tmp/db.dump && sha256sum < /var/tmp/db.dump")
+        if dump.rc == 0:
+            return dump.stdout.split()[0]
+        assert time.monotonic() < deadline, "no dump of the database: %s" % dump.stderr
+        time.sleep(1)
+
+
 def state(host):
     """What a fault must not lose: the env file, the database's content, what serves."""
     return {
         "env": host.check_output("sha256sum %s/shared/.env" % ROOT).split()[0],
-        "db": host.check_output("docker exec sample-api-1 sqlite3 /data/app.db .dump | sha256sum").split()[0],
+        "db": db_digest(host),
         "current": current_commit(host),
     }
 
@@ -46,12 +60,31 @@ def serves(host, seconds=120):
     return False
 
 
-def fault_branch(host, name, text):
-    """A new commit on top of what serves, changing web's page only: its deploy builds web."""
+def wait_for_boot(host, seconds=180):
+    """Until systemd in the restarted VM container has finished its boot (the app unit included).
+    `is-system-running --wait` fails at once while systemd is not up yet: ask again."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if host.run("timeout 60 systemctl is-system-running --wait").stdout.strip() in ("running", "degraded"):
+            return
+        time.sleep(1)
+    raise AssertionError("the VM did not finish booting in %d s" % seconds)
+
+
+def fault_branch(host, name, text, slow_build=False):
+    """A new commit on top of what serves, changing web's page only: its deploy builds web.
+    slow_build adds a 30 s step to web's image build, so a fault aimed at the build lands in
+    it (web's other layers are cached, and its build would otherwise end in a blink).
+    The image-only service (test_70's cache) is tagged ${BERTH_REF} in compose.yaml: the fault
+    commit pins it to the tag that serves, so its release names an image that exists (a fault
+    branch's name is no pushed tag) and a reconcile of it has nothing to pull."""
     base = current_commit(host)
+    serving_ref = host.check_output("sed -n 's/^BERTH_REF=//p' %s/current/.berth/release.env" % ROOT)
+    slow = " && echo 'RUN sleep 30' >> web/Dockerfile" if slow_build else ""
     host.check_output("rm -rf /root/fault && git clone -q %s /root/fault && cd /root/fault && git checkout -q -b %s %s "
-                      "&& printf '%s\\n' > web/www/fault.html && git add -A && %s commit -qm '%s' && git push -q origin %s"
-                      % (FIXTURES, name, base, text, GIT, name, name))
+                      "&& sed -i 's/:${BERTH_REF:-latest}/:%s/' compose.yaml "
+                      "&& printf '%s\\n' > web/www/fault.html%s && git add -A && %s commit -qm '%s' "
+                      "&& git push -q origin %s" % (FIXTURES, name, base, serving_ref, text, slow, GIT, name, name))
     return commit_of(host, name)
 
 
@@ -64,10 +97,10 @@ def assert_intact(host, before):
 
 def test_unreachable_remote_fails_in_preflight_and_changes_nothing(host):
     before = state(host)
-    fault_branch(host, "fault/web-1", "fault one")
+    fault_branch(host, "fault-web-1", "fault one")
     host.check_output("mv %s %s.off" % (FIXTURES, FIXTURES))
     try:
-        run = deploy("fault/web-1", "-e", "service=web")
+        run = deploy("fault-web-1", "-e", "service=web")
     finally:
         host.check_output("mv %s.off %s" % (FIXTURES, FIXTURES))
     assert run.rc != 0
@@ -79,8 +112,11 @@ def test_release_log_truncated_mid_line_is_skipped_with_a_warning(host):
     before = state(host)
     serving = tolerant_records(host)[-1]
     host.check_output("printf '%%s' '{\"kind\": \"deploy\", \"to_comm' >> %s/releases.jsonl" % ROOT)
+    ids = container_ids(host)
     run = deploy(current_commit(host))
-    assert run.rc == 0 and run.changed == 0, run.out
+    # changed may be 1 here: the fetch brings fault-web-1, which the unreachable remote held back.
+    assert run.rc == 0 and "nothing to deploy" in run.out, run.out
+    assert container_ids(host) == ids, "a deploy with nothing to do restarts nothing"
     assert_intact(host, before)
     read = subprocess.run(["ansible", "all", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "-m", "berth.compose.release_log",
                            "-a", "path=%s/releases.jsonl state=current" % ROOT],
@@ -92,11 +128,12 @@ def test_release_log_truncated_mid_line_is_skipped_with_a_warning(host):
 
 def test_docker_restarted_during_the_build_switches_nothing(host):
     before = state(host)
+    fault_branch(host, "fault-slow-build", "fault slow", slow_build=True)
     # A watcher on the VM restarts the engine the moment the build starts (the brackets keep
-    # pgrep from matching the watcher's own command line).
+    # pgrep from matching the watcher's own command line); the build's 30 s step is still running.
     host.check_output("(for i in $(seq 1 2400); do if pgrep -f '[d]ocker-buildx|[c]ompose.* build' >/dev/null; then "
                       "systemctl restart docker; echo restarted; break; fi; sleep 0.05; done > /var/tmp/fault.log 2>&1 &)")
-    run = deploy("fault/web-1", "-e", "service=web")
+    run = deploy("fault-slow-build", "-e", "service=web")
     assert "restarted" in host.file("/var/tmp/fault.log").content_string, run.out
     assert run.rc != 0, run.out
     assert_intact(host, before)
@@ -106,10 +143,10 @@ def test_docker_restarted_during_the_build_switches_nothing(host):
 
 def test_vm_restarted_between_build_and_cutover_boots_the_last_good_release(host):
     before = state(host)
-    target = fault_branch(host, "fault/web-2", "fault two")
+    target = fault_branch(host, "fault-web-2", "fault two")
     # The web guard holds the cutover for 20 s before `current` moves: the restart lands in it.
     guards = json.dumps({"berth_restart_guards": {"web": {"command": ["sh", "-c", "sleep 20"], "wait": 60}}})
-    victim = subprocess.Popen(playbook_argv("deploy", "-e", "ref=fault/web-2", "-e", "service=web", "-e", guards),
+    victim = subprocess.Popen(playbook_argv("deploy", "-e", "ref=fault-web-2", "-e", "service=web", "-e", guards),
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=playbook_env(),
                               start_new_session=True)
     try:
@@ -124,12 +161,12 @@ def test_vm_restarted_between_build_and_cutover_boots_the_last_good_release(host
     finally:
         os.killpg(victim.pid, signal.SIGKILL)
         victim.wait()
-    host.run("timeout 120 systemctl is-system-running --wait")
+    wait_for_boot(host)
     assert serves(host), "the boot unit must bring the last good release back"
     after = state(host)
     assert after == before, (before, after)
 
-    again = deploy("fault/web-2", "-e", "service=web")
+    again = deploy("fault-web-2", "-e", "service=web")
     assert again.rc == 0, again.out
     assert "stale deploy lock" in again.out, again.out
     assert current_commit(host) == target

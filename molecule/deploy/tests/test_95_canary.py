@@ -1,15 +1,16 @@
 """A canary secret (issue 13): a random value made for this run, put in the vault (as an env-file
-secret and as the token of a webhook URL), then provision, deploy and verify run at -vvv with
---diff. The value must reach the env file (or the test proves nothing) and appear in none of:
-the playbook output, the release log, the journal of our units and Caddy, the module results
-those runs print, the metrics or state files under the app root."""
+secret, as the token of a webhook URL and as the registry password), then provision, deploy,
+verify and reconcile run at -vvv with --diff. The value must reach the env file (or the test
+proves nothing) and appear in none of: the playbook output, the release log, the journal of our
+units and Caddy, the module results those runs print, the metrics or state files under the app
+root."""
 import os
 import secrets
 import subprocess
 
 import yaml
 
-from conftest import ROOT, current_commit, playbook_env, run_playbook
+from conftest import ROOT, playbook_env, run_playbook
 
 # The vault password comes from ANSIBLE_VAULT_PASSWORD_FILE, set by the scenario.
 VAULT = os.path.join(os.environ.get("MOLECULE_PROJECT_DIRECTORY", "."),
@@ -34,11 +35,17 @@ def test_a_canary_secret_appears_in_no_output(host, tmp_path):
         "vault_sample_env": env,
         # Nothing listens on port 9: the webhook fails, which must warn without the URL.
         "berth_notify": [{"url": "http://127.0.0.1:9/hook?token=" + canary, "timeout": 2}],
+        # Also the registry password (the deploy below pulls nothing, so no login is tried).
+        "berth_registry_login": {"registry": "127.0.0.1:5000", "username": "berth", "password": canary},
     })
 
     outputs = {}
-    serving = "ref=" + current_commit(host)
-    for name, args in (("provision", ["--diff"]), ("deploy", ["--diff", "-e", serving, "-e", "service=api"]), ("verify", [])):
+    # The serving release's own ref (BERTH_REF, which may tag an image-only service's image): a
+    # deploy of the bare commit would retag that service and leave reconcile a pull to do.
+    serving = "ref=" + host.check_output("sed -n 's/^BERTH_REF=//p' %s/current/.berth/release.env" % ROOT)
+    assert serving != "ref=", "the serving release names its ref"
+    for name, args in (("provision", ["--diff"]), ("deploy", ["--diff", "-e", serving, "-e", "service=api"]),
+                       ("verify", []), ("reconcile", ["--diff"])):
         run = run_playbook(name, "-vvv", "-e", "@" + extra, *args)
         assert run.rc == 0, run.out[-3000:]
         outputs[name] = run.out
