@@ -95,6 +95,15 @@ def assert_intact(host, before):
     assert not host.file(ROOT + "/.berth/deploy.lock").exists, "the lock must be free"
 
 
+def assert_failed_and_switched_nothing(host, before, run):
+    """A deploy that failed before cutover: it says so, the app is intact, its record is not `ok`
+    and names the release that still serves."""
+    assert run.rc != 0, run.out
+    assert_intact(host, before)
+    last = tolerant_records(host)[-1]
+    assert last["outcome"] != "ok" and last["serving_commit"] == before["current"], last
+
+
 def test_unreachable_remote_fails_in_preflight_and_changes_nothing(host):
     before = state(host)
     fault_branch(host, "fault-web-1", "fault one")
@@ -135,10 +144,7 @@ def test_docker_restarted_during_the_build_switches_nothing(host):
                       "systemctl restart docker; echo restarted; break; fi; sleep 0.05; done > /var/tmp/fault.log 2>&1 &)")
     run = deploy("fault-slow-build", "-e", "service=web")
     assert "restarted" in host.file("/var/tmp/fault.log").content_string, run.out
-    assert run.rc != 0, run.out
-    assert_intact(host, before)
-    last = tolerant_records(host)[-1]
-    assert last["outcome"] != "ok" and last["serving_commit"] == before["current"], last
+    assert_failed_and_switched_nothing(host, before, run)
 
 
 def test_vm_restarted_between_build_and_cutover_boots_the_last_good_release(host):
