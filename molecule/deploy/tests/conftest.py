@@ -66,6 +66,13 @@ def current_commit(host):
     return os.path.basename(host.check_output("readlink %s/current" % ROOT))
 
 
+def serving_ref(host):
+    """BERTH_REF of the release that serves (its .berth/release.env, what the boot unit reads)."""
+    ref = host.check_output("sed -n 's/^BERTH_REF=//p' %s/current/.berth/release.env" % ROOT)
+    assert ref, "the serving release names its ref"
+    return ref
+
+
 def records(host):
     text = host.file(ROOT + "/releases.jsonl").content_string
     return [json.loads(line) for line in text.splitlines() if line.strip()]

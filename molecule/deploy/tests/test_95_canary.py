@@ -10,7 +10,7 @@ import subprocess
 
 import yaml
 
-from conftest import ROOT, playbook_env, run_playbook
+from conftest import ROOT, playbook_env, run_playbook, serving_ref
 
 # The vault password comes from ANSIBLE_VAULT_PASSWORD_FILE, set by the scenario.
 VAULT = os.path.join(os.environ.get("MOLECULE_PROJECT_DIRECTORY", "."),
@@ -42,8 +42,7 @@ def test_a_canary_secret_appears_in_no_output(host, tmp_path):
     outputs = {}
     # The serving release's own ref (BERTH_REF, which may tag an image-only service's image): a
     # deploy of the bare commit would retag that service and leave reconcile a pull to do.
-    serving = "ref=" + host.check_output("sed -n 's/^BERTH_REF=//p' %s/current/.berth/release.env" % ROOT)
-    assert serving != "ref=", "the serving release names its ref"
+    serving = "ref=" + serving_ref(host)
     for name, args in (("provision", ["--diff"]), ("deploy", ["--diff", "-e", serving, "-e", "service=api"]),
                        ("verify", []), ("reconcile", ["--diff"])):
         run = run_playbook(name, "-vvv", "-e", "@" + extra, *args)
