@@ -57,7 +57,8 @@ def dead_holder_token(result, controller, alive=process_alive):
     holder = result.get("lock")
     if not result.get("failed") or not isinstance(holder, dict) or not holder.get("token"):
         return None
-    if holder.get("controller") != controller or alive(holder.get("pid")):
+    # A holder that holds its lock by process (the release engine) is judged on the host, by its flock.
+    if holder.get("held") == "flock" or holder.get("controller") != controller or alive(holder.get("pid")):
         return None
     return holder["token"]
 

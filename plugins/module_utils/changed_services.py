@@ -3,7 +3,7 @@
 """The changed_services module minus Ansible: git changes + two Compose renderings -> a Plan.
 
 * change_rules: operator rules;  change_plan: paths -> plan (pure);
-* git_changes: changed paths and temporary trees;  compose_model: the rendered project;
+* git_changes: changed paths and temporary partial copies of a commit;  compose_model: the rendered project;
 * compose_cli: the ``docker compose`` command line.
 """
 
@@ -20,12 +20,14 @@ from ansible_collections.berth.compose.plugins.module_utils.compose_model import
     ComposeError,
     RenderedProject,
     compare,
+    named_paths,
     referenced_compose_files,
 )
+from ansible_collections.berth.compose.plugins.module_utils.env_file import parse as parse_env_file
 from ansible_collections.berth.compose.plugins.module_utils.git_changes import (
     changed_paths,
     check_ref,
-    exported_tree,
+    materialized_tree,
     require_work_tree,
 )
 from ansible_collections.berth.compose.plugins.module_utils.pathglob import MatcherIndex
@@ -86,24 +88,49 @@ def compose_files_in(directory, compose_files):
 
 
 class _Sides:
-    """Renders the from and to sides: given directories, else temporary exports of the commits."""
+    """Renders the from and to sides: given directories, else temporary copies of the commits that
+    hold what the rendering reads (the compose files and the files they name, see :meth:`directory`)."""
 
     def __init__(self, request, render, stack):
         self.request = request
         self.render = render
         self.stack = stack
 
-    def directory(self, given, commit):
+    def directory(self, given, commit, environment=None):
+        """``given``, else a temporary copy of ``commit`` with the inputs of ``docker compose config``.
+
+        Those are the compose files (as given, else every name Compose looks for), the project
+        ``.env`` and, file by file, whatever they name: included and extended files, env files,
+        build contexts (created empty: Compose looks them up but reads nothing in them). Each
+        word of these files that is a path in the commit counts (see
+        :func:`compose_model.named_paths`), so no YAML parser is needed and the cost does not grow
+        with the repository.
+        """
         if given:
             if not os.path.isdir(given):
                 raise ComposeError("%s does not exist" % given)
             return given
-        tree = self.stack.enter_context(exported_tree(self.request.project_dir, commit))
+        variables = self._variables(environment or {})
+        roots = list(self.request.compose_files) or list(DEFAULT_COMPOSE_FILES + DEFAULT_OVERRIDE_FILES)
+        roots.append(".env")
+        for name in self.request.compose_files:
+            if os.path.isabs(name):  # a compose file outside the repository names paths in it too
+                roots.extend(named_paths(".", _read_text(name), variables))
+        tree = self.stack.enter_context(materialized_tree(
+            self.request.project_dir, commit, roots, lambda path, text: named_paths(path, text, variables)))
         env_link = os.path.join(tree, ".env")
-        # releases link .env to the shared env file; an export must look the same to Compose
+        # releases link .env to the shared env file; a copy must look the same to Compose
         if self.request.env_file and not os.path.lexists(env_link):
             os.symlink(self.request.env_file, env_link)
         return tree
+
+    def _variables(self, environment):
+        """What Compose interpolates with, as far as it names files: the env file, then the process
+        environment, then ``environment`` (the module's and the side's release variables)."""
+        variables = parse_env_file(_read_text(self.request.env_file)) if self.request.env_file else {}
+        variables.update(os.environ)
+        variables.update(environment)
+        return variables
 
     def rendered(self, directory, environment, with_paths):
         """The project rendered in ``directory``; ``with_paths`` also reads the env file paths."""
@@ -122,9 +149,18 @@ class _Sides:
         return RenderedProject(rendered, directory, uninterpolated)
 
     def side(self, given_dir, commit, ref, with_paths):
-        directory = self.directory(given_dir, commit)
         environment = dict(self.request.environment, **compose_cli.release_environment(commit, ref))
+        directory = self.directory(given_dir, commit, environment)
         return directory, self.rendered(directory, environment, with_paths)
+
+
+def _read_text(path):
+    """A host file's text ("" when it cannot be read: whoever needs it reports that)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read(1 << 20)
+    except OSError:
+        return ""
 
 
 def _config_inputs(directory, compose_files, changed):

@@ -17,13 +17,18 @@ import subprocess
 import typing as t
 from dataclasses import dataclass, field
 
+from ansible_collections.berth.compose.plugins.module_utils import commands
+from ansible_collections.berth.compose.plugins.module_utils import host
+
 DEFAULT_TIMEOUT = 120
 # Errors quote at most this much of compose's stderr: enough for its message, bounded.
 STDERR_LIMIT = 2000
 
 
-class ComposeCliError(Exception):
-    """``docker compose`` could not be run or failed; the message carries its stderr."""
+class ComposeCliError(host.CommandError):
+    """``docker compose`` could not be run or failed; the message carries its stderr.
+
+    A :class:`host.CommandError`; its ``output`` is stderr only (stdout can be a rendered config)."""
 
 
 @dataclass(frozen=True)
@@ -44,13 +49,8 @@ class ComposeProject:
 
     def argv(self, *args):
         """The full argv for ``docker compose <global options> <args>``."""
-        cmd = [self.docker, "compose", "-p", self.name, "--project-directory", self.project_dir]
-        for name in self.files:
-            cmd += ["-f", name if os.path.isabs(name) else os.path.join(self.project_dir, name)]
-        env_files = [self.env_file] if isinstance(self.env_file, str) else self.env_file or ()
-        for name in env_files:
-            cmd += ["--env-file", name]
-        return cmd + [str(a) for a in args]
+        base = commands.compose(self.name, self.project_dir, self.files, self.env_file, docker=self.docker)
+        return base + [str(a) for a in args]
 
     def process_env(self):
         env = dict(os.environ)
@@ -73,25 +73,27 @@ def release_environment(commit, ref=None):
 
 
 def run(project, args, timeout=DEFAULT_TIMEOUT):
-    """Run ``docker compose ... <args>`` and return the CompletedProcess (bytes output).
+    """Run ``docker compose ... <args>`` with :func:`host.run`; return a CompletedProcess (bytes output).
 
-    Raises :class:`ComposeCliError` when it cannot start, times out or exits non-zero.
+    stdout and stderr stay apart: only stderr is ever quoted. Raises :class:`ComposeCliError`
+    when it cannot start, times out or exits non-zero.
     """
     argv = project.argv(*args)
     shown = " ".join(argv[:2] + [str(a) for a in args])
     try:
-        proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False,
-                              env=project.process_env(), timeout=timeout)
-    except OSError as exc:
-        raise ComposeCliError("cannot run %s: %s (is the Docker CLI with the Compose plugin installed?)"
-                              % (project.docker, exc))
-    except subprocess.TimeoutExpired:
-        raise ComposeCliError("%s did not finish within %s s" % (shown, timeout))
-    if proc.returncode != 0:
-        stderr = proc.stderr.decode("utf-8", "replace").strip()[-STDERR_LIMIT:]
+        result = host.run(argv, env=project.process_env(), timeout=timeout, check=False, merge=False,
+                          error=ComposeCliError)
+    except ComposeCliError as exc:
+        if exc.timeout is not None:
+            raise ComposeCliError("%s did not finish within %s s" % (shown, timeout), output=exc.output, argv=argv,
+                                  timeout=timeout)
+        raise ComposeCliError("%s (is the Docker CLI with the Compose plugin installed?)" % exc.msg, argv=argv)
+    if result.rc != 0:
+        stderr = result.err.strip()[-STDERR_LIMIT:]
         raise ComposeCliError("%s failed (exit %d) in %s: %s"
-                              % (shown, proc.returncode, project.project_dir, stderr or "no error output"))
-    return proc
+                              % (shown, result.rc, project.project_dir, stderr or "no error output"),
+                              output=result.err, argv=argv, rc=result.rc)
+    return subprocess.CompletedProcess(argv, result.rc, result.out.encode("utf-8"), result.err.encode("utf-8"))
 
 
 def render_config(project, interpolate=True, timeout=DEFAULT_TIMEOUT):
@@ -103,8 +105,7 @@ def render_config(project, interpolate=True, timeout=DEFAULT_TIMEOUT):
     ``env_file`` list, which it otherwise folds into ``environment``; it then also lists
     services of inactive profiles.
     """
-    args = ["config", "--format", "json"] + ([] if interpolate else ["--no-interpolate"])
-    proc = run(project, args, timeout=timeout)
+    proc = run(project, commands.config_json((), interpolate), timeout=timeout)
     try:
         model = json.loads(proc.stdout.decode("utf-8"))
     except ValueError as exc:

@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import posixpath
+import re
 
 from ansible_collections.berth.compose.plugins.module_utils.change_plan import Claim
 from ansible_collections.berth.compose.plugins.module_utils.change_rules import ChangedServicesError
@@ -197,17 +198,44 @@ def compare(old, new):
     return changes
 
 
+def _names_in(text, by_name):
+    """The keys of ``by_name`` (file names ending in .yml or .yaml) that occur in ``text``.
+
+    A name holds no '/', so an occurrence is a suffix of the run between the last '/' and an
+    occurrence of ".yml"/".yaml": one dict lookup per such occurrence and name length, whatever
+    the number of names.
+    """
+    lengths = sorted({len(name) for name in by_name})
+    hits = set()
+    for ext in (".yml", ".yaml"):
+        pos = text.find(ext)
+        while pos != -1:
+            end = pos + len(ext)
+            start = text.rfind("/", 0, end) + 1
+            for length in lengths:
+                if end - length < start:
+                    break
+                if text[end - length:end] in by_name:
+                    hits.add(text[end - length:end])
+            pos = text.find(ext, pos + 1)
+    return hits
+
+
 def referenced_compose_files(directory, files, candidates):
     """The ``candidates`` (YAML paths relative to ``directory``) that a compose file names.
 
     Compose's rendering does not say which files ``include:`` and ``extends: {file:}`` pulled
     in, so a candidate counts as a compose input when its path, relative to the directory of a
     compose input, appears in that input's text; inputs found so are searched in turn. A false
-    match costs nothing: an input's effect is the comparison of the rendered sides.
+    match costs nothing: an input's effect is the comparison of the rendered sides. Only
+    candidates whose file name occurs in the text are tried, so 100,000 candidates cost little.
     """
     wanted = {normalize_path(c) for c in candidates if c.endswith((".yml", ".yaml"))}
+    by_name = {}
+    for candidate in wanted:
+        by_name.setdefault(posixpath.basename(candidate), []).append(candidate)
     found, queue = set(), [normalize_path(f) for f in files]
-    while queue and wanted - found:
+    while queue and len(found) < len(wanted):
         current = queue.pop()
         try:
             with open(os.path.join(directory, current), encoding="utf-8", errors="replace") as handle:
@@ -215,8 +243,78 @@ def referenced_compose_files(directory, files, candidates):
         except OSError:
             continue
         base = posixpath.dirname(current)
-        for candidate in sorted(wanted - found):
+        for candidate in sorted(c for name in _names_in(text, by_name) for c in by_name[name] if c not in found):
             if posixpath.relpath(candidate, base or ".") in text:
                 found.add(candidate)
                 queue.append(candidate)
     return sorted(found)
+
+
+# ------------------------------------------------------------------ files a compose file names
+
+# Interpolation: ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?err}, ${VAR:+alt}, $VAR ($$ is a literal $).
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+# What separates path-like words in YAML (and in env files): blanks, quotes, flow punctuation, ':' and '='.
+_SEPARATORS = re.compile(r"[\s\"'`,\[\]{}()=:;|<>]+")
+_QUOTED = re.compile(r'"([^"\n]*)"|\'([^\'\n]*)\'')
+_PLACEHOLDER = re.compile("\x00([0-9]+)\x00")
+
+
+def _interpolated(match, variables):
+    name = match.group(1) or match.group(4)
+    op, arg = match.group(2) or "", match.group(3) or ""
+    value = variables.get(name)
+    empty = value is None or (value == "" and op.startswith(":"))
+    if op.endswith("-"):
+        return arg if empty else value
+    if op.endswith("+"):
+        return "" if empty else arg
+    return value or ""
+
+
+def _known(match, variables):
+    """Whether the value of a ``${VAR}`` is known here: set, or with a default that applies."""
+    return (match.group(1) or match.group(4)) in variables or (match.group(2) or "").endswith("-")
+
+
+def named_paths(path, text, variables=None):
+    """Every path (relative to the project dir) that the file ``path`` may name: its words read as paths.
+
+    ``path`` is a compose file, an included or extended one or an env file, relative to the project
+    dir. A word counts relative to that file's directory (``include``, ``extends.file`` and the paths
+    of an included file) and relative to the project dir (paths of the ``-f`` files), so a compose
+    project's every input is among them, plus words that name nothing, which cost a lookup. A word
+    with ``${VAR}`` counts as interpolated with ``variables`` and, for values not known here, with
+    ``*`` (any run of characters within one path segment). The directory's ``.env`` is named too
+    (an included project's own).
+    """
+    variables = variables or {}
+    base = posixpath.dirname(path)
+    found = []
+
+    def hide(match):
+        found.append(match)
+        return "\x00%d\x00" % (len(found) - 1)
+
+    hidden = _VARIABLE.sub(hide, text.replace("$$", ""))
+    words = set(_SEPARATORS.split(hidden))
+    words.update(q for pair in _QUOTED.findall(hidden) for q in pair if q)
+    out = {posixpath.join(base, ".env")}
+    for word in words:
+        if not word or len(word) > 4096 or word.startswith(("/", "~")):
+            continue
+        forms = [word]
+        if "\x00" in word:
+            unknown = [m for m in _PLACEHOLDER.findall(word) if not _known(found[int(m)], variables)]
+            forms = [_PLACEHOLDER.sub(lambda m: _interpolated(found[int(m.group(1))], variables), word)]
+            if unknown:
+                forms.append(_PLACEHOLDER.sub("*", word))
+        for form in forms:
+            if not form or form.startswith(("/", "~")) or "\x00" in form:
+                continue
+            if "*" in form and not re.search(r"[^*/.]", form):
+                continue  # only variables: a pattern that names everything names no file
+            out.add(posixpath.normpath(posixpath.join(base, form)))
+            if base:
+                out.add(posixpath.normpath(form))
+    return sorted(out)

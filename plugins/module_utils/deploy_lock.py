@@ -18,7 +18,12 @@ Why it is built this way:
   no reader ever sees a half-written lock and two creators never both win;
 * a takeover renames a complete temporary file over the stale one, then reads
   the lock back and compares the token before claiming success;
-* time comes from an injected clock (``now``/``sleep``) so tests need no waits.
+* time comes from an injected clock (``now``/``sleep``) so tests need no waits;
+* a holder that works in one process (the release engine) also holds an exclusive
+  ``flock`` on ``<path>.held`` for its whole run, taken under the guard right after
+  its lock file is written, and says so in the file (``"held": "flock"``). Such a lock
+  is live exactly as long as that ``flock`` is held: the kernel drops it however the
+  process ends, so liveness needs no TTL, no pid and no controller name.
 """
 
 import errno
@@ -42,6 +47,7 @@ LOCK_FILE_MODE = 0o644
 FORCE_HINT = "-e force_unlock=true takes it over"
 
 HOLDER_FIELDS = ("owner", "operator", "controller", "pid", "started", "started_epoch", "ttl", "token")
+HELD_BY_FLOCK = "flock"
 
 
 class LockError(Exception):
@@ -148,9 +154,12 @@ def new_token():
     return secrets.token_hex(8)
 
 
-def make_holder(owner, operator, controller, pid, ttl, now, token):
-    return dict(owner=owner, operator=operator, controller=controller, pid=int(pid), started=iso(now),
-                started_epoch=round(float(now), 3), ttl=int(ttl), token=token)
+def make_holder(owner, operator, controller, pid, ttl, now, token, held=None):
+    holder = dict(owner=owner, operator=operator, controller=controller, pid=int(pid), started=iso(now),
+                  started_epoch=round(float(now), 3), ttl=int(ttl), token=token)
+    if held:
+        holder["held"] = held
+    return holder
 
 
 def parse_holder(text):
@@ -168,7 +177,10 @@ def parse_holder(text):
         data["ttl"] = int(data["ttl"])
     except (TypeError, ValueError):
         return None
-    return {name: data[name] for name in HOLDER_FIELDS}
+    holder = {name: data[name] for name in HOLDER_FIELDS}
+    if data.get("held") == HELD_BY_FLOCK:
+        holder["held"] = HELD_BY_FLOCK
+    return holder
 
 
 def is_expired(holder, now):
@@ -206,6 +218,41 @@ class Guard(object):
             os.close(self.fd)  # closing drops the flock
             self.fd = None
         return False
+
+
+class ProcessHold(object):
+    """The exclusive ``flock`` on ``<path>.held`` a one-process holder keeps for its whole run."""
+
+    def __init__(self, path):
+        self.path = path + ".held"
+        self.fd = None
+
+    def take(self):
+        if self.fd is None:
+            self.fd = os.open(self.path, os.O_RDONLY | os.O_CREAT, 0o644)
+            # Blocking: a holder that just gave the lock back may close its descriptor a moment later.
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def drop(self):
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def process_hold_alive(path):
+    """True while some process holds the ``flock`` on ``<path>.held``."""
+    try:
+        fd = os.open(path + ".held", os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return False
 
 
 def read_lock(path):
@@ -253,10 +300,14 @@ def _token_on_disk(path):
 
 # --------------------------------------------------------------------------- acquire / release
 
-def _stale_reason(state, holder, now, force, stale_token):
+def _stale_reason(state, holder, now, force, stale_token, path=None):
     """Why the lock found may be taken over without waiting, or None when it is live."""
     if state == "corrupt":
         return "corrupt"
+    if holder.get("held") == HELD_BY_FLOCK and path:
+        if not process_hold_alive(path):
+            return "dead"
+        return "forced" if force else None
     if is_expired(holder, now):
         return "expired"
     if stale_token and holder["token"] == stale_token:
@@ -279,7 +330,7 @@ def _stale_warning(path, reason, holder, now):
 
 def acquire(path, owner="deploy", operator="unknown", controller="unknown", pid=0, ttl=DEFAULT_TTL,
             wait=DEFAULT_WAIT, force=False, token=None, stale_token=None, check_mode=False, clock=None,
-            poll=POLL_SECONDS, make_token=new_token):
+            poll=POLL_SECONDS, make_token=new_token, hold=None):
     """Take the lock at ``path`` or raise LockHeld after ``wait`` seconds; see the module documentation."""
     clock = clock or Clock()
     directory = os.path.dirname(os.path.abspath(path))
@@ -296,9 +347,10 @@ def acquire(path, owner="deploy", operator="unknown", controller="unknown", pid=
             if state == "held" and token and holder["token"] == token:
                 return Outcome(changed=False, token=token, lock=holder, waited=waited,
                                msg="deploy lock already held with this token by %s" % describe(holder, now))
-            reason = None if state == "absent" else _stale_reason(state, holder, now, force, stale_token)
+            reason = None if state == "absent" else _stale_reason(state, holder, now, force, stale_token, path)
             if state == "absent" or reason:
-                mine = make_holder(owner, operator, controller, pid, ttl, now, my_token)
+                mine = make_holder(owner, operator, controller, pid, ttl, now, my_token,
+                                   held=HELD_BY_FLOCK if hold is not None else None)
                 stale = None
                 warnings = []
                 if reason:
@@ -309,6 +361,8 @@ def acquire(path, owner="deploy", operator="unknown", controller="unknown", pid=
                     return Outcome(changed=True, token=my_token, lock=mine, stale=stale, waited=waited,
                                    warnings=warnings, msg="check mode: %s deploy lock %s" % (verb, path))
                 won = create_lock(path, mine) if state == "absent" else replace_lock(path, mine)
+                if won and hold is not None:
+                    hold.take()  # still under the guard: no checker sees the lock without its flock
                 if won:
                     verb = "took over the stale" if reason else "took the"
                     return Outcome(changed=True, token=my_token, lock=mine, stale=stale, waited=waited,
@@ -320,9 +374,10 @@ def acquire(path, owner="deploy", operator="unknown", controller="unknown", pid=
                                          % (path, describe(holder, now), wait)],
                                msg="check mode: deploy lock held by %s" % describe(holder, now))
         if now >= deadline:
-            raise LockHeld("deploy lock held by %s; waited %d s; it turns stale at %s; %s" % (
-                describe(holder, now), int(round(now - started)), iso(holder["started_epoch"] + holder["ttl"]),
-                FORCE_HINT), holder, waited)
+            until = ("is released when its process ends" if holder.get("held") == HELD_BY_FLOCK
+                     else "turns stale at " + iso(holder["started_epoch"] + holder["ttl"]))
+            raise LockHeld("deploy lock held by %s; waited %d s; it %s; %s" % (
+                describe(holder, now), int(round(now - started)), until, FORCE_HINT), holder, waited)
         clock.sleep(min(poll, deadline - now))
 
 

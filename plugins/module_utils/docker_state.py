@@ -21,7 +21,7 @@ import sys
 import urllib.error
 import urllib.request
 
-from ansible_collections.berth.compose.plugins.module_utils import compose_cli
+from ansible_collections.berth.compose.plugins.module_utils import commands, compose_cli
 from ansible_collections.berth.compose.plugins.module_utils.compose_cli import ComposeCliError, ComposeProject
 from ansible_collections.berth.compose.plugins.module_utils.health_gate import (
     FAILED, ContainerState, ProbeResult, check_response)
@@ -103,7 +103,7 @@ def declared_services(project, labels):
     env_files = tuple(f.strip() for f in (labels.get(LABEL_ENV_FILE) or "").split(",") if f.strip())
     command = ComposeProject(name=project, project_dir=workdir, files=files, env_file=env_files or None)
     try:
-        proc = compose_cli.run(command, ["config", "--services"], timeout=COMPOSE_TIMEOUT)
+        proc = compose_cli.run(command, commands.config_services(()), timeout=COMPOSE_TIMEOUT)
     except ComposeCliError:
         return None
     return proc.stdout.decode("utf-8", "replace").split()

@@ -263,7 +263,8 @@ class MatcherIndex(object):
 
     * literal globs: one dict lookup;
     * ``dir/**`` globs and regex globs with a literal leading directory: a dict keyed by
-      directory, looked up once per ancestor directory of the path;
+      directory, combined once per directory of the changed paths (from its parent's) and
+      cached, so a path costs a few dict lookups whatever its depth;
     * regex globs with a literal last segment (``**/x.md``): a dict keyed by basename;
     * the rest (``*.md``, ``**/*.py``): one combined alternation regex as a pre-filter,
       then the individual regexes only when it matches.
@@ -278,6 +279,9 @@ class MatcherIndex(object):
         self._any = []
         self._any_rx = None
         self._all = []
+        # directory of a path -> (keys of the globs covering everything in it, regexes to try there):
+        # paths share directories, so the walk up the ancestors runs once per directory, not per path
+        self._by_dir = {}
 
     def _dir(self, directory):
         entry = self._dirs.get(directory)
@@ -287,6 +291,7 @@ class MatcherIndex(object):
 
     def add(self, glob, key):
         """Register a compiled :class:`Glob` that yields ``key`` when it matches."""
+        self._by_dir = {}
         if glob.kind == "literal":
             self._literal.setdefault(glob.value, []).append(key)
         elif glob.kind == "prefix":
@@ -307,33 +312,56 @@ class MatcherIndex(object):
 
     def add_prefix(self, directory, key):
         """Register everything below ``directory`` (``""`` or ``.`` means every path)."""
+        self._by_dir = {}
         directory = normalize_path(directory)
         if directory in ("", "."):
             self._all.append(key)
         else:
             self._dir(directory)[0].append(key)
 
+    def _for_dir(self, directory):
+        """``(keys, regexes)`` for a path in ``directory``: the keys of ``**`` and of the ``dir/**``
+        globs of it and its ancestors, and the ``(regex, key)`` of regex globs rooted there.
+
+        Built from the parent directory's (cached): a directory no glob names shares its parent's.
+        """
+        if len(self._by_dir) > 1000000:
+            self._by_dir = {}
+        missing, current = [], directory
+        while True:
+            found = self._by_dir.get(current)
+            if found is not None:
+                break
+            missing.append(current)
+            if not current:
+                found = (frozenset(self._all), ())
+                break
+            slash = current.rfind("/")
+            current = current[:slash] if slash != -1 else ""
+        for current in reversed(missing):
+            entry = self._dirs.get(current) if current else None
+            if entry is not None and (entry[0] or entry[1]):
+                found = (found[0].union(entry[0]), found[1] + tuple(entry[1]))
+            self._by_dir[current] = found
+        return found
+
     def match(self, path):
-        """Return the set of keys matching the (already normalised) ``path``."""
-        found = set(self._all)
+        """Return the set of keys matching the (already normalised) ``path``.
+
+        Linear in the length of ``path``; paths in one directory share the walk over its ancestors.
+        """
+        slash = path.rfind("/")
+        directory = path[:slash] if slash != -1 else ""
+        keys, regexes = self._by_dir.get(directory) or self._for_dir(directory)
+        found = set(keys) if keys else set()
         hit = self._literal.get(path)
         if hit:
             found.update(hit)
-        pos = path.find("/")
-        if self._dirs:
-            dirs = self._dirs
-            p = pos
-            while p != -1:
-                entry = dirs.get(path[:p])
-                if entry is not None:
-                    if entry[0]:
-                        found.update(entry[0])
-                    for rx, key in entry[1]:
-                        if key not in found and rx.match(path):
-                            found.add(key)
-                p = path.find("/", p + 1)
+        for rx, key in regexes:
+            if key not in found and rx.match(path):
+                found.add(key)
         if self._base:
-            bucket = self._base.get(path[path.rfind("/") + 1:])
+            bucket = self._base.get(path[slash + 1:])
             if bucket:
                 for rx, key in bucket:
                     if key not in found and rx.match(path):

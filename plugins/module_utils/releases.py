@@ -16,31 +16,35 @@ Images are named <project>-<service>:<short sha of the release that built them>.
 A release that does not rebuild a service keeps the image the previous release ran,
 so rolling back re-ups images that still exist and builds nothing.
 
-Plain functions; subprocess only (git, docker), no Ansible imports.
+Plain functions; commands (git, docker) run through :mod:`host` with argv from :mod:`commands`;
+no Ansible imports.
 """
 import json
 import os
 import re
 import shutil
-import subprocess
 import time
 
+from ansible_collections.berth.compose.plugins.module_utils import commands as cmd
+from ansible_collections.berth.compose.plugins.module_utils import host
 from ansible_collections.berth.compose.plugins.module_utils.atomic_file import atomic_write
+
+# Kept as an attribute for callers and tests that replace ``rel.subprocess.run`` (a tripwire that
+# proves no command ran): it is the module host.run calls.
+subprocess = host.subprocess
 
 SHORT = 12
 OVERRIDE = os.path.join(".berth", "images.yml")
 RELEASE_ENV = os.path.join(".berth", "release.env")
-LABEL_PROJECT = "com.docker.compose.project"
-LABEL_SERVICE = "com.docker.compose.service"
+LABEL_PROJECT = cmd.LABEL_PROJECT
+LABEL_SERVICE = cmd.LABEL_SERVICE
 LABEL_ONEOFF = "com.docker.compose.oneoff"
 
 
-class ReleaseError(Exception):
-    """A step failed; the message is meant for the operator."""
+class ReleaseError(host.CommandError):
+    """A step failed; the message is meant for the operator.
 
-    def __init__(self, msg, output=""):
-        super(ReleaseError, self).__init__(msg)
-        self.output = output
+    A :class:`host.CommandError` (``ReleaseError(msg, output="", argv=None, rc=None)``)."""
 
 
 # ---------------------------------------------------------------- option checks
@@ -123,20 +127,16 @@ def image_ref(project, service, tag):
 
 
 def run(argv, cwd=None, env=None, check=True, timeout=None):
-    """Run argv (never a shell); return (rc, combined output)."""
-    try:
-        proc = subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              timeout=timeout, check=False)
-    except OSError as exc:
-        raise ReleaseError("cannot run %s: %s" % (argv[0], exc))
-    out = proc.stdout.decode("utf-8", "replace")
-    if check and proc.returncode != 0:
-        raise ReleaseError("%s failed (exit %d): %s" % (" ".join(argv[:4]), proc.returncode, tail(out, 15)), out)
-    return proc.returncode, out
+    """Run argv (never a shell) with :func:`host.run`; return (rc, combined output).
+
+    Raises :class:`ReleaseError` (a :class:`host.CommandError`) when it cannot start, times out
+    or, with ``check``, exits non-zero."""
+    result = host.run(argv, cwd=cwd, env=env, timeout=timeout, check=check, error=ReleaseError)
+    return result.rc, result.out
 
 
-def tail(text, lines):
-    return "\n".join(text.rstrip("\n").splitlines()[-lines:]) if lines > 0 else ""
+# The last lines of a text (0: nothing; None: all): the one rule, host.tail.
+tail = host.tail
 
 
 # ---------------------------------------------------------------- layout
@@ -167,7 +167,7 @@ class Layout(object):
             return None
         if os.path.dirname(target) == os.path.normpath(self.releases):
             return os.path.basename(target)
-        rc, out = run([git, "-C", target, "rev-parse", "HEAD"], check=False)
+        rc, out = run(cmd.rev_parse(target, git=git), check=False)
         return out.strip() if rc == 0 else None
 
 
@@ -222,15 +222,14 @@ def resolve(layout, ref, fetch=True, git="git", env=None):
     the fetch (no `+` in the refspec), and deploying that branch then fails."""
     rejected = []
     if fetch:
-        rc, out = run([git, "-C", layout.repo, "fetch", "--prune", "--tags", "origin",
-                       "refs/heads/*:refs/remotes/origin/*"], check=False, env=env)
+        rc, out = run(cmd.fetch(layout.repo, git=git), check=False, env=env)
         if rc != 0:
             rejected = [line for line in out.splitlines() if "[rejected]" in line]
             if not rejected:
                 raise ReleaseError("git fetch failed in %s: %s" % (layout.repo, tail(out, 10)), out)
     candidates = [("branch", "refs/remotes/origin/%s" % ref), ("tag", "refs/tags/%s" % ref), ("commit", ref)]
     for kind, name in candidates:
-        rc, out = run([git, "-C", layout.repo, "rev-parse", "--verify", "--quiet", name + "^{commit}"], check=False)
+        rc, out = run(cmd.verify_commit(layout.repo, name, git=git), check=False)
         if rc == 0:
             if kind == "branch" and any(" %s " % ref in line or line.endswith("origin/" + ref) for line in rejected):
                 raise ReleaseError("branch %s was rewritten on the remote (not a fast-forward); deploy a sha or tag "
@@ -244,23 +243,23 @@ def ensure_worktree(layout, commit, git="git"):
     """releases/<commit> as a detached worktree at commit; returns True when it was (re)made."""
     path = layout.release_dir(commit)
     if os.path.isdir(path):
-        rc, out = run([git, "-C", path, "rev-parse", "HEAD"], check=False)
+        rc, out = run(cmd.rev_parse(path, git=git), check=False)
         if rc == 0 and out.strip() == commit:
             return False
         # Left half-made by a killed deploy: start it again.
-        run([git, "-C", layout.repo, "worktree", "remove", "--force", path], check=False)
+        run(cmd.worktree_remove(layout.repo, path, git=git), check=False)
         shutil.rmtree(path, ignore_errors=True)
-    run([git, "-C", layout.repo, "worktree", "prune"], check=False)
+    run(cmd.worktree_prune(layout.repo, git=git), check=False)
     os.makedirs(layout.releases, exist_ok=True)
-    run([git, "-C", layout.repo, "worktree", "add", "--detach", path, commit])
+    run(cmd.worktree_add(layout.repo, path, commit, git=git))
     return True
 
 
 def remove_worktree(layout, commit, git="git"):
     path = layout.release_dir(commit)
-    run([git, "-C", layout.repo, "worktree", "remove", "--force", path], check=False)
+    run(cmd.worktree_remove(layout.repo, path, git=git), check=False)
     shutil.rmtree(path, ignore_errors=True)
-    run([git, "-C", layout.repo, "worktree", "prune"], check=False)
+    run(cmd.worktree_prune(layout.repo, git=git), check=False)
 
 
 # ---------------------------------------------------------------- image map
@@ -366,12 +365,7 @@ def ensure_env_link(release_dir, env_file):
 
 def compose_argv(docker, project, project_dir, files, env_files):
     """The one compose command line of a release; the app unit runs the same one from `current`."""
-    argv = [docker, "compose", "-p", project, "--project-directory", project_dir]
-    for name in list(files) + [OVERRIDE]:
-        argv += ["-f", name if os.path.isabs(name) else os.path.join(project_dir, name)]
-    for env in env_files:
-        argv += ["--env-file", env]
-    return argv
+    return cmd.compose(project, project_dir, list(files) + [OVERRIDE], env_files, docker=docker)
 
 
 # ---------------------------------------------------------------- retention
@@ -422,10 +416,10 @@ def soak_problems(before, after):
 
 def container_states(docker, project, services):
     """name -> state of the project's service containers (one-off `run` containers excluded)."""
-    ids = run([docker, "ps", "-aq", "--no-trunc", "--filter", "label=%s=%s" % (LABEL_PROJECT, project)])[1].split()
+    ids = run(cmd.ps(project, docker=docker))[1].split()
     if not ids:
         return {}
-    raw = run([docker, "inspect"] + ids)[1]
+    raw = run(cmd.inspect(ids, docker=docker))[1]
     states = {}
     for item in json.loads(raw):
         labels = (item.get("Config") or {}).get("Labels") or {}
@@ -481,5 +475,5 @@ def free_mb(path):
 
 def git_show(layout, commit, path, git="git"):
     """File content at commit, or None when the commit has no such file."""
-    rc, out = run([git, "-C", layout.repo, "show", "%s:%s" % (commit, path)], check=False)
+    rc, out = run(cmd.show(layout.repo, commit, path, git=git), check=False)
     return out if rc == 0 else None

@@ -12,6 +12,8 @@ import re
 import secrets
 import time
 
+from ansible_collections.berth.compose.plugins.module_utils import host
+
 # What Compose accepts as a service name.
 SERVICE_RE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*\Z")
 TASK_LABEL = "berth.compose.task"
@@ -88,10 +90,11 @@ def parse_release_env(text):
 
 
 def tail(text, lines):
-    """The last ``lines`` lines (0: all)."""
-    if not lines:
-        return text.rstrip("\n")
-    return "\n".join(text.rstrip("\n").splitlines()[-lines:])
+    """The last ``lines`` lines of a task's output, for the task module's ``log_lines``.
+
+    That option documents 0 as "all of it", so 0 (or None) asks :func:`host.tail` for all
+    (``None``); any other count is host.tail's one rule."""
+    return host.tail(text, lines or None)
 
 
 __all__ = ["TASK_LABEL", "TaskError", "check_service", "command_argv", "container_name", "follow_hint",

@@ -34,6 +34,7 @@ import time
 import urllib.error
 import urllib.request
 
+from ansible_collections.berth.compose.plugins.module_utils import commands as cmd
 from ansible_collections.berth.compose.plugins.module_utils import releases as rel
 
 SERVICE_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
@@ -45,7 +46,9 @@ TCP_ESTABLISHED = "01"
 
 
 class CutoverError(rel.ReleaseError):
-    """The cutover of a service failed; ``removed_new`` says the new container is gone again."""
+    """The cutover of a service failed; ``removed_new`` says the new container is gone again.
+
+    A ReleaseError, so a :class:`host.CommandError` too."""
 
     def __init__(self, msg, output="", removed_new=True):
         super(CutoverError, self).__init__(msg, output)
@@ -238,11 +241,10 @@ def stale_containers(containers, routed):
 
 def inspect_service(docker, project, service):
     """Containers (not one-off runs) of one compose service, oldest number first."""
-    ids = rel.run([docker, "ps", "-aq", "--no-trunc", "--filter", "label=%s=%s" % (rel.LABEL_PROJECT, project),
-                   "--filter", "label=%s=%s" % (rel.LABEL_SERVICE, service)])[1].split()
+    ids = rel.run(cmd.ps(project, service, docker=docker))[1].split()
     if not ids:
         return []
-    items = json.loads(rel.run([docker, "inspect"] + ids)[1])
+    items = json.loads(rel.run(cmd.inspect(ids, docker=docker))[1])
     out = [container_from_inspect(item, project + "_default") for item in items]
     return sorted([c for c in out if not c["oneoff"]], key=lambda c: (c["number"], c["name"]))
 
@@ -269,8 +271,8 @@ def reload_caddy(caddy, caddyfile):
 
     ``caddy reload`` is graceful: listeners stay, requests in flight finish on the old config,
     and Caddy itself keeps the old config when the new one fails to load."""
-    rel.run([caddy, "adapt", "--adapter", "caddyfile", "--config", caddyfile], check=True)
-    rel.run([caddy, "reload", "--adapter", "caddyfile", "--config", caddyfile], check=True)
+    rel.run(cmd.adapt(caddyfile, caddy=caddy), check=True)
+    rel.run(cmd.reload(caddyfile, caddy=caddy), check=True)
 
 
 def apply_snippet(path, text, caddy, caddyfile):
@@ -317,8 +319,8 @@ def drain(ip, port, timeout, clock=time.monotonic, sleep=time.sleep, proc="/proc
 
 def remove_container(docker, container_id):
     """docker stop (the container's own stop timeout: compose's stop_grace_period), then rm."""
-    rel.run([docker, "stop", container_id], check=False)
-    rel.run([docker, "rm", "-f", container_id], check=False)
+    rel.run(cmd.stop(container_id, docker=docker), check=False)
+    rel.run(cmd.rm(container_id, docker=docker), check=False)
 
 
 def cutover_service(project_cmd, env, docker, project, service, port, root, caddy, caddyfile,
@@ -335,8 +337,7 @@ def cutover_service(project_cmd, env, docker, project, service, port, root, cadd
         remove_container(docker, stale["id"])
         before.remove(stale)
     report["old"] = [c["name"] for c in before]
-    rel.run(project_cmd + ["up", "-d", "--no-deps", "--no-build", "--no-recreate",
-                           "--scale", "%s=%d" % (service, len(before) + 1), service], env=env)
+    rel.run(cmd.up(project_cmd, [service], recreate=False, scale={service: len(before) + 1}), env=env)
     known = set(c["id"] for c in before)
     fresh = [c for c in inspect_service(docker, project, service) if c["id"] not in known]
     if len(fresh) != 1:
@@ -354,7 +355,7 @@ def cutover_service(project_cmd, env, docker, project, service, port, root, cadd
         if verdict == "ok":
             break
         if verdict == "fail" or clock() - started >= gate_timeout:
-            logs = rel.run([docker, "logs", "--tail", str(log_lines), new["id"]], check=False)[1]
+            logs = rel.run(cmd.logs(new["id"], log_lines, docker=docker), check=False)[1]
             remove_container(docker, new["id"])
             if verdict != "fail":
                 reason = "%s after %d s" % (reason, gate_timeout)

@@ -90,3 +90,18 @@ def https_get(host, path="/"):
 @pytest.fixture()
 def app(host):
     return host
+
+
+def kill_engine(host):
+    """SIGKILL the release engine on the VM: the process that holds the deploy lock (its pid is in the lock).
+
+    Killing the controller alone no longer stops a deploy: the engine runs the story to its end on the
+    VM, lock held. This is the crash of that process itself (OOM killer, a power cut of the process)."""
+    pid = host.check_output("python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[\"pid\"])' "
+                            "%s/.berth/deploy.lock" % ROOT)
+    host.run("kill -9 %s" % pid)
+    for _attempt in range(40):
+        if host.run("kill -0 %s" % pid).rc != 0:
+            return pid
+        time.sleep(0.25)
+    raise AssertionError("the engine (pid %s) did not die" % pid)

@@ -1,11 +1,12 @@
 """Case 12 (a busy worker is deferred, the next deploy picks it up) and case 9 (a deploy
-killed midway: the next one reports the stale lock and recovers; the app kept serving)."""
+killed midway: the next one reports the stale lock and recovers; the app kept serving), and a
+killed controller: the engine on the VM finishes the deploy and gives the lock back."""
 import os
 import signal
 import subprocess
 import time
 
-from conftest import ROOT, commit_of, container_ids, deploy, playbook_argv, playbook_env, records
+from conftest import ROOT, commit_of, container_ids, deploy, kill_engine, playbook_argv, playbook_env, records
 
 OPTIONAL_COLOR = '{"berth_env_optional": ["APP_COLOR"]}'
 
@@ -46,6 +47,7 @@ def test_killed_deploy_leaves_a_stale_lock_the_next_deploy_reports_and_recovers(
     finally:
         os.killpg(victim.pid, signal.SIGKILL)
         victim.wait()
+    kill_engine(host)
     time.sleep(30)  # the serving probe runs on for the rest of its 30 s
     assert "down" not in host.file("/var/tmp/serving.log").content_string
     again = deploy("env-optional", "-e", "service=web")
@@ -53,3 +55,29 @@ def test_killed_deploy_leaves_a_stale_lock_the_next_deploy_reports_and_recovers(
     assert "stale" in again.out.lower(), again.out
     assert records(host)[-1]["to_commit"] == commit_of(host, "env-optional")
     assert not host.file(ROOT + "/.berth/deploy.lock").exists
+
+
+def test_killed_controller_the_engine_finishes_the_deploy_and_gives_the_lock_back(host):
+    target = commit_of(host, "api-only")
+    before = records(host)
+    victim = subprocess.Popen(playbook_argv("deploy", "-e", "ref=api-only", "-e", "service=web,api"),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=playbook_env(),
+                              start_new_session=True)
+    try:
+        for _attempt in range(240):
+            if host.file(ROOT + "/.berth/deploy.lock").exists:
+                break
+            time.sleep(0.25)
+        assert host.file(ROOT + "/.berth/deploy.lock").exists
+    finally:
+        os.killpg(victim.pid, signal.SIGKILL)
+        victim.wait()
+    for _attempt in range(480):
+        if not host.file(ROOT + "/.berth/deploy.lock").exists:
+            break
+        time.sleep(0.25)
+    assert not host.file(ROOT + "/.berth/deploy.lock").exists, "the engine must end and give the lock back"
+    new = records(host)[len(before):]
+    assert [(r["kind"], r["to_commit"], r["outcome"]) for r in new] == [("deploy", target, "ok")], new
+    again = deploy("api-only", "-e", "service=web,api")
+    assert again.rc == 0 and "stale" not in again.out.lower(), again.out

@@ -1,6 +1,6 @@
 """Two more faults of issue 13, after test_90's: the disk full while a deploy prepares its
 release (its build context: a tmpfs with no room left), and the controller's ansible-playbook
-killed during cutover. After each: the app serves the last good release, the lock is free or
+killed during cutover with the engine on the VM. After each: the app serves the last good release, the lock is free or
 reported stale and taken over, and nothing in shared/ or the database volume was lost."""
 import os
 import signal
@@ -9,7 +9,7 @@ import time
 
 from test_90_faults import assert_failed_and_switched_nothing, assert_intact, fault_branch, state, tolerant_records
 
-from conftest import ROOT, current_commit, playbook_argv, playbook_env, run_playbook
+from conftest import ROOT, current_commit, kill_engine, playbook_argv, playbook_env, run_playbook
 
 
 def test_disk_full_while_the_release_is_prepared_fails_and_switches_nothing(host):
@@ -48,6 +48,8 @@ def test_controller_killed_during_cutover_then_reconcile_brings_back_the_last_go
     finally:
         os.killpg(victim.pid, signal.SIGKILL)
         victim.wait()
+    # The controller's death alone would not stop the engine: the engine itself dies mid-cutover.
+    kill_engine(host)
     # What the killed controller started on the VM may still finish; wait for it to end.
     host.run("for i in $(seq 1 120); do pgrep -f '[d]ocker compose|[d]ocker-compose' >/dev/null || break; "
              "sleep 0.5; done")

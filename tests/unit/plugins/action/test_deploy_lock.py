@@ -98,3 +98,11 @@ def test_release_and_force_go_straight_to_the_module():
     plugin, calls = make_action({"path": "/l", "force": True}, [dict(changed=True)])
     plugin.run(task_vars={})
     assert len(calls) == 1 and calls[0][1]["force"] is True and "wait" not in calls[0][1]
+
+
+def test_a_holder_held_by_process_is_never_judged_by_its_pid_on_the_controller():
+    from ansible_collections.berth.compose.plugins.action.deploy_lock import dead_holder_token
+    held = {"failed": True, "lock": {"token": "t1", "controller": "ctl", "pid": 99999999, "held": "flock"}}
+    assert dead_holder_token(held, "ctl", alive=lambda pid: False) is None
+    plain = {"failed": True, "lock": {"token": "t1", "controller": "ctl", "pid": 99999999}}
+    assert dead_holder_token(plain, "ctl", alive=lambda pid: False) == "t1"

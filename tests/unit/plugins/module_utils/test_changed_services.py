@@ -13,7 +13,11 @@ from ansible_collections.berth.compose.plugins.module_utils.changed_services imp
 from ansible_collections.berth.compose.plugins.module_utils.compose_cli import ComposeCliError
 from ansible_collections.berth.compose.plugins.module_utils.compose_model import ComposeError
 from ansible_collections.berth.compose.plugins.module_utils.git_changes import GitError
-from ansible_collections.berth.compose.tests.unit.plugins.module_utils.compose_fixtures import FakeCompose, recorded
+from ansible_collections.berth.compose.tests.unit.plugins.module_utils.compose_fixtures import (
+    FakeCompose,
+    recorded,
+    rendered,
+)
 from ansible_collections.berth.compose.tests.unit.plugins.module_utils.git_fixtures import (
     commit,
     git,
@@ -299,3 +303,74 @@ def test_sample_app_sibling_branches_are_a_full_deploy(sample):
     p = sample_plan(sample, "origin/bad/api-unhealthy", "origin/bad/migration-bad")
     assert p.full and "not on one line of history" in p.full_reasons[0]
     assert p.services == ["api", "migrate", "web", "worker"]
+
+
+# ---------------------------------------------------------------- what a side's temporary copy holds
+
+CHAIN = {
+    "compose.yaml": "include:\n  - deploy/inc.yaml\nservices:\n  web:\n    build: ./web\n"
+                    "    env_file: [env/web.env, \"./env/${STAGE}.env\"]\n",
+    "deploy/inc.yaml": "services:\n  api:\n    extends:\n      file: ../base/api.yaml\n      service: api\n",
+    "base/api.yaml": "services:\n  api:\n    image: busybox\n    env_file: ./api.env\n",
+    "base/api.env": "A=1\n",
+    "env/web.env": "W=1\n",
+    "env/prod.env": "P=1\n",
+    "env/test.env": "T=1\n",
+    "web/Dockerfile": "FROM busybox\n",
+    "web/app.py": "x",
+    "docs/readme.md": "doc",
+    "unrelated.yaml": "services: {}\n",
+    ".env": "TAG=1\n",
+}
+# What `docker compose config` reads of CHAIN, relative to the project dir.
+CHAIN_INPUTS = ["base/api.env", "base/api.yaml", "deploy/inc.yaml", "env/prod.env", "env/web.env"]
+
+
+def chain_render(seen):
+    """Stands in for `docker compose config` on CHAIN: reads each input, fails on a missing one as Compose does."""
+    def read(project):
+        for name in ["compose.yaml"] + CHAIN_INPUTS:
+            path = os.path.join(project.project_dir, name)
+            if not os.path.isfile(path):
+                raise ComposeCliError("docker compose config failed (exit 1): env file %s not found" % path)
+        seen.append(sorted(os.path.relpath(os.path.join(root, f), project.project_dir)
+                           for root, _dirs, files in os.walk(project.project_dir) for f in files))
+        seen.append(os.path.isdir(os.path.join(project.project_dir, "web")))
+        return rendered({"web": {"build": "web", "env_file": ["env/web.env", "env/prod.env"]},
+                         "api": {"image": "busybox", "env_file": ["base/api.env"]}}, project.project_dir)
+    return FakeCompose(read)
+
+
+@pytest.fixture
+def chain(tmp_path):
+    r = tmp_path / "chain"
+    r.mkdir()
+    git(r, "init", "-q", "-b", "main")
+    for name, text in CHAIN.items():
+        write(r, name, text)
+    commit(r, "base", "base")
+    write(r, "web/app.py", "y")
+    commit(r, "web", "web")
+    return r
+
+
+def test_a_side_copy_holds_the_compose_files_and_what_they_name_only(chain):
+    seen = []
+    p = plan(chain, "base", "web", render=chain_render(seen), environment={"STAGE": "prod"})
+    assert p.build == ["web"] and p.config_changes == {}
+    # include -> extends -> env_file followed; the build context is there (Compose looks it up), empty
+    assert seen[0] == sorted([".env", "compose.yaml"] + CHAIN_INPUTS) and seen[1] is True
+    assert seen[0] == seen[2]  # the from side alike
+
+
+def test_a_side_copy_expands_an_unknown_variable_within_its_segment(chain):
+    seen = []
+    plan(chain, "base", "web", render=chain_render(seen))  # STAGE unknown here: every env/*.env
+    assert seen[0] == sorted([".env", "compose.yaml", "env/test.env"] + CHAIN_INPUTS)
+
+
+def test_a_missing_referenced_file_fails_as_compose_reports_it(chain):
+    git(chain, "rm", "-q", "base/api.env")
+    commit(chain, "gone", "gone")
+    with pytest.raises(ComposeError, match=r"env file /\S+/base/api\.env not found"):
+        plan(chain, "web", "gone", render=chain_render([]), environment={"STAGE": "prod"})

@@ -12,6 +12,7 @@ from ansible_collections.berth.compose.plugins.module_utils.compose_model import
     ComposeError,
     RenderedProject,
     compare,
+    named_paths,
     referenced_compose_files,
 )
 from ansible_collections.berth.compose.tests.unit.plugins.module_utils.compose_fixtures import (
@@ -147,6 +148,25 @@ def test_included_and_extended_files_are_found_by_reference(tmp_path):
     (tmp_path / "base.yml").write_text("services: {b: {image: x}}\n")
     candidates = ["extra/inc.yaml", "base.yml", "other.yaml", "notes.txt"]
     assert referenced_compose_files(str(tmp_path), ["compose.yaml"], candidates) == ["base.yml", "extra/inc.yaml"]
+
+
+def test_referenced_files_among_many_candidates_match_by_text_as_before(tmp_path):
+    (tmp_path / "compose.yaml").write_text("include:\n  - another.yml\n  - 'sub/x.yaml'\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "x.yaml").write_text("extends: {file: ../deep/er/base.yml}\n")
+    candidates = ["gen/f%05d.yml" % n for n in range(20000)] + [
+        "another.yml", "sub/x.yaml", "deep/er/base.yml", "base.yml", "sub/another.yml",
+        "other.yml", "x.yaml"]  # inside "another.yml" and "sub/x.yaml": false matches, as the text test always gave
+    assert referenced_compose_files(str(tmp_path), ["compose.yaml"], candidates) == [
+        "another.yml", "deep/er/base.yml", "other.yml", "sub/x.yaml", "x.yaml"]
+
+
+def test_named_paths_are_the_words_of_a_file_relative_to_it_and_to_the_project():
+    text = ('include: [../other.yml]\nservices:\n  a:\n    env_file: ["./env/${STAGE:-dev}.env", "${X}/y.env"]\n'
+            '    volumes: ["./data:/data", "/abs:/abs"]\n')
+    named = named_paths("inc/c.yaml", text, {"STAGE": "prod"})
+    assert {"other.yml", "inc/env/prod.env", "env/prod.env", "inc/data", "data", "inc/.env", "inc/*/y.env"} <= set(named)
+    assert not [p for p in named if p.startswith("/") or "abs" in p or "dev.env" in p]
 
 
 def test_recordings_come_from_the_compose_version_on_the_hosts():

@@ -1,0 +1,414 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 berth.compose contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The release engine: a deploy or a rollback as one process on the host.
+
+    lock -> preflight -> plan -> prepare (build, pull) -> migrate -> hooks before -> cutover
+         -> hooks after -> gate + soak -> record -> prune -> unlock
+    (a failure at cutover or gate: switch back to the release that served, gate again, record)
+
+The :class:`Deployer` knows its own stage, so a failure after the gate passed (recording,
+pruning) never switches back a healthy release. The lock is held by this process for its
+whole run (:class:`deploy_lock.ProcessHold`): however it ends, the kernel releases it.
+The plan, the summary and the release-log record come back as data; the playbook prints them.
+"""
+import dataclasses
+import os
+import socket
+import time
+
+from ansible_collections.berth.compose.plugins.module_utils import deploy_lock
+from ansible_collections.berth.compose.plugins.module_utils import host
+from ansible_collections.berth.compose.plugins.module_utils import release_log
+from ansible_collections.berth.compose.plugins.module_utils import releases as rel
+from ansible_collections.berth.compose.plugins.module_utils.change_plan import UnclaimedPathsError
+from ansible_collections.berth.compose.plugins.module_utils.change_rules import ChangedServicesError
+from ansible_collections.berth.compose.plugins.module_utils.changed_services import ChangeRequest, compute_plan
+from ansible_collections.berth.compose.plugins.module_utils.compose_cli import render_config
+from ansible_collections.berth.compose.plugins.module_utils.engine_gate import Gate
+from ansible_collections.berth.compose.plugins.module_utils.engine_record import (
+    Marks, failure_message, plan_lines, record_for, summary_lines)
+from ansible_collections.berth.compose.plugins.module_utils.release_dir import (
+    ReleaseDir, StepFailed, read_release_ref)
+
+STEP_LABELS = dict(
+    lock="Take the deploy lock",
+    preflight="Preflight - fetch, resolve the ref, audit the env file, check free disk",
+    plan="Plan from the serving release to the target",
+    prepare="Prepare the release directory, build and pull its images",
+    check="Check that the zero-downtime services can run two containers side by side",
+    migrate="Migrate with the new code and the env file, before cutover",
+    hooks_before="Run the hooks that go before cutover",
+    cutover="Cut over - restart guards, switch current, recreate only the planned services",
+    hooks_after="Run the hooks that go after cutover",
+    gate="Gate - wait until what changed is healthy and the probes pass",
+    soak="Soak - no gated container may restart, exit or turn unhealthy",
+)
+
+
+class Stop(Exception):
+    """The run stops at ``step`` with ``msg`` (a StepFailed or another error, as the operator reads it)."""
+
+    def __init__(self, step, msg, output="", extra=None):
+        super(Stop, self).__init__(msg)
+        self.step = step
+        self.msg = msg
+        self.output = output
+        self.extra = extra or {}
+
+
+def hook_steps(names, hooks):
+    """berth_hooks: name -> one step or a list of steps {service, command, mode, when} -> flat list."""
+    steps = []
+    for name in names:
+        if name not in hooks:
+            continue
+        defined = hooks[name]
+        for step in [defined] if isinstance(defined, dict) else list(defined or []):
+            command = step.get("command") or []
+            steps.append(dict(name=name, service=step.get("service"),
+                              command=[command] if isinstance(command, str) else list(command),
+                              mode=step.get("mode") or "exec", when=step.get("when") or "after"))
+    return steps
+
+
+class Deployer(object):
+    """One deploy or rollback of the app at ``params['root']`` (see the engine module's options)."""
+
+    def __init__(self, params, check_mode=False, gate=None, clock=time.time):
+        self.p = params
+        self.kind = params["kind"]
+        self.check_mode = check_mode
+        self.clock = clock
+        self.marks = Marks(clock)
+        self.stage = "before"
+        self.result = dict(changed=False, kind=self.kind, plan=[], summary=[], record=None, outcome=None)
+        self.release = ReleaseDir(self._release_params(), check_mode=check_mode)
+        self.layout = self.release.layout
+        self.gate = gate or Gate(params["project"], params["one_shot"], params["probes"], params["health_timeout"],
+                                 params["log_lines"])
+        self.hold = deploy_lock.ProcessHold(self.lock_path)
+        self.lock = None
+        self.from_commit = self.to_commit = None
+        self.ref = params["ref"]
+        self.pin_before = None
+        self.facts = {}
+
+    @property
+    def lock_path(self):
+        return os.path.join(self.p["root"], ".berth", "deploy.lock")
+
+    @property
+    def log_path(self):
+        return os.path.join(self.p["root"], "releases.jsonl")
+
+    def _release_params(self, **extra):
+        p = self.p
+        params = dict(root=p["root"], ref=p["ref"], project=p["project"], compose_files=p["compose_files"],
+                      env_file=p["env_file"], env_template=p["env_template"], env_optional=p["env_optional"],
+                      min_free_mb=p["min_free_mb"], repo_ssh_key=p["repo_ssh_key"],
+                      repo_known_hosts=p["repo_known_hosts"], zero_downtime=p["zero_downtime"],
+                      caddyfile=p["caddyfile"], gate_timeout=p["health_timeout"], log_lines=p["log_lines"],
+                      keep=p["keep_releases"], release_log=self.log_path, guards=p["restart_guards"])
+        params.update(extra)
+        return params
+
+    # ------------------------------------------------------------ running a step
+
+    def step(self, name, method, **params):
+        """Run a ReleaseDir step with ``params`` over the run's options; its result dict."""
+        self.release.p.update(params)
+        result = {}
+        try:
+            self.release.step(method, result)
+        except StepFailed as exc:
+            raise Stop(name, exc.msg, exc.extra.get("output", ""), exc.extra)
+        return result
+
+    # ------------------------------------------------------------ the story
+
+    def run(self):
+        try:
+            self._lock()
+        except Stop as exc:
+            self.result.update(failed=True, msg=exc.msg)
+            return self.result
+        try:
+            self._story()
+        except Stop as exc:
+            self._failed(exc)
+        except (host.CommandError, release_log.ReleaseLogError, OSError) as exc:
+            self._failed(Stop(self.stage, str(exc)))
+        finally:
+            self._unlock()
+        return self.result
+
+    def _lock(self):
+        p = self.p
+        owner = "%s %s" % (self.kind, p["ref"])
+        try:
+            outcome = deploy_lock.acquire(
+                self.lock_path, owner=owner, operator=p["operator"] or deploy_lock.default_operator(),
+                controller=p["controller"] or socket.gethostname(), pid=os.getpid(), ttl=p["lock_ttl"],
+                wait=p["lock_wait"], force=p["force_unlock"], check_mode=self.check_mode,
+                hold=None if self.check_mode else self.hold)
+        except deploy_lock.LockError as exc:
+            raise Stop("lock", str(exc))
+        self.lock = outcome
+        self.result["warnings"] = list(outcome.warnings)
+
+    def _unlock(self):
+        if self.lock is None or self.check_mode or not self.lock.token:
+            return
+        try:
+            deploy_lock.release(self.lock_path, token=self.lock.token)
+        except deploy_lock.LockError as exc:
+            self.result.setdefault("warnings", []).append(str(exc))
+        finally:
+            self.hold.drop()
+
+    def _story(self):
+        self.marks.start()
+        if self.kind == "rollback":
+            self._resolve_previous()
+        target = self.step("preflight", "preflight", ref=self.ref, fetch=self.kind == "deploy")
+        self.result["changed"] = bool(target.get("changed"))
+        self.facts["target"] = target
+        current_dir = self.layout.current_dir()
+        self.from_commit = self.layout.current_commit()
+        self.to_commit = target["commit"]
+        self.facts["from_is_release"] = bool(current_dir) and os.path.dirname(current_dir) == os.path.normpath(
+            self.layout.releases)
+        self.result.update(from_commit=self.from_commit, to_commit=self.to_commit)
+        if self.kind == "rollback" and self.p["ref"] == "previous":
+            self.ref = self.facts.get("previous_ref") or self.to_commit
+        self.marks.mark("preflight")
+        plan = self._plan(target, current_dir)
+        self.marks.mark("plan")
+        self.result["plan"] = plan_lines(self, plan)
+        self.result["planned"] = plan
+        if self.check_mode or not plan["work"]:
+            return
+        self._apply(plan)
+
+    def _resolve_previous(self):
+        records = release_log.read_log(self.log_path)[0] if os.path.exists(self.log_path) else []
+        serving = release_log.current(records) or {}
+        self.facts["records"] = records
+        if self.p["ref"] != "previous":
+            return
+        previous = release_log.last_good(records, serving.get("serving_commit"))
+        if not previous:
+            raise Stop("preflight", "The release log has no good release before %s; name the release with "
+                       "-e ref=<sha|tag>." % ((serving.get("serving_commit") or "the serving one")[:12]))
+        self.ref = previous["serving_commit"]
+        self.facts["previous_ref"] = previous.get("ref")
+
+    def _render_for(self, refs, render_config=render_config):
+        """Compose renderings with BERTH_REF as each release was deployed (one meaning everywhere)."""
+        def render(project, **kwargs):
+            env = dict(project.environment)
+            wanted = refs.get(env.get("BERTH_COMMIT"))
+            if wanted:
+                env["BERTH_REF"] = wanted
+                project = dataclasses.replace(project, environment=env)
+            return render_config(project, **kwargs)
+        return render
+
+    def _plan(self, target, current_dir):
+        p, deploying = self.p, self.kind == "deploy"
+        deferred = list(target.get("deferred") or []) if deploying else []
+        services = p["service"]
+        if deploying:
+            wanted = self.from_commit != self.to_commit or services is not None or deferred
+            if services is None and (not self.from_commit or not self.facts["from_is_release"]):
+                services = "all"
+        else:
+            wanted = self.from_commit != self.to_commit
+        computed = {}
+        if wanted:
+            refs = {self.to_commit: self.ref}
+            if self.from_commit and current_dir:
+                refs[self.from_commit] = read_release_ref(current_dir) or self.from_commit
+            sides = dict(from_ref=self.from_commit, to_ref=self.to_commit,
+                         from_dir=current_dir if (self.from_commit and current_dir) else None,
+                         to_dir=target["release_dir"] if target["release_exists"] else None)
+            if not deploying:  # the forward change from the target to what serves: all it touches goes back
+                sides = dict(from_ref=self.to_commit, to_ref=self.from_commit,
+                             from_dir=target["release_dir"] if target["release_exists"] else None,
+                             to_dir=current_dir)
+            request = ChangeRequest(
+                project_dir=self.layout.repo, compose_project=p["project"], compose_files=list(p["compose_files"]),
+                env_file=p["env_file"], rules=p["change_rules"], unclaimed=p["unclaimed"], services=services,
+                **sides)
+            try:
+                computed = compute_plan(request, render=self._render_for(refs)).as_dict()
+            except UnclaimedPathsError as exc:
+                raise Stop("plan", str(exc))
+            except (ChangedServicesError, host.CommandError) as exc:
+                raise Stop("plan", str(exc))
+        one_shot = p["one_shot"]
+        changed = list(computed.get("build", [])) + list(computed.get("recreate", []))
+        up = sorted(set(changed + deferred) - set(one_shot))
+        plan = dict(build=list(computed.get("build", [])) if deploying else [], up=up,
+                    migrate=[s for s in one_shot if s in changed] if deploying else [],
+                    hooks=list(computed.get("hooks", [])) if deploying else [],
+                    buildable=list(computed.get("buildable", [])), deferred_before=deferred,
+                    summary=computed.get("summary"), full=computed.get("full", False),
+                    full_reasons=list(computed.get("full_reasons", [])))
+        plan["hook_steps"] = hook_steps(plan["hooks"], p["hooks"])
+        plan["work"] = bool(up or plan["build"] or plan["migrate"] or plan["hook_steps"])
+        if not deploying:
+            plan["work"] = self.from_commit != self.to_commit
+        return plan
+
+    def _apply(self, plan):
+        p = self.p
+        prepared = self._prepare(plan)
+        self.facts["prepared"] = prepared
+        self.marks.mark("build")
+        if self.kind == "rollback":
+            # The services whose image or configuration differs.
+            current_images = set(prepared.get("current_images", {}).values())
+            differ = [s for s, image in prepared.get("images", {}).items() if image not in current_images]
+            plan["up"] = sorted(set(plan["up"] + differ) - set(p["one_shot"]))
+        gapless = [s for s in p["zero_downtime"] if s in plan["up"]]
+        if gapless:
+            self.step("check", "check", commit=self.to_commit, zero_downtime=gapless)
+            self.release.p["zero_downtime"] = list(p["zero_downtime"])
+        if plan["migrate"]:
+            self.facts["migrated"] = self.step("migrate", "run", commit=self.to_commit,
+                                               commands=[dict(service=s) for s in plan["migrate"]])
+        before = [dict((k, v) for k, v in s.items() if k != "when") for s in plan["hook_steps"] if s["when"] == "before"]
+        if before:
+            self.step("hooks_before", "run", commit=self.to_commit, commands=before)
+        self.marks.mark("migrate")
+        after = [dict((k, v) for k, v in s.items() if k != "when") for s in plan["hook_steps"] if s["when"] != "before"]
+        self.pin_before = self._read_pin()
+        pin = self.to_commit if self.kind == "rollback" else ""
+        self._cutover(self.to_commit, plan["up"], p["restart_guards"], pin, after)
+        self.stage = "recorded"  # the gate passed: nothing from here on switches back
+        serving = self.to_commit
+        message = "Migrations were not reverted." if self.kind == "rollback" else None
+        self._record("ok", serving, message=message)
+        self._prune()
+
+    def _prepare(self, plan):
+        p = self.p
+        pull = [s for s in plan["up"] if s not in plan["buildable"]]
+        if p["registry_login"] and pull:
+            self._registry_login()
+        extra = dict(commit=self.to_commit, ref=self.ref, buildable=plan["buildable"], build=plan["build"], pull=pull)
+        if self.kind == "rollback":
+            target = self.facts["target"]
+            extra.update(build=[], images_from=self.to_commit if target["release_exists"] else None,
+                         previous_images={} if target["release_exists"] else release_log.images(
+                             self.facts.get("records") or [], self.to_commit))
+        return self.step("prepare", "prepare", **extra)
+
+    def _registry_login(self):
+        login = self.p["registry_login"]
+        argv = [self.release.p["docker"], "login", "--username", login["username"], "--password-stdin"]
+        if login.get("registry"):
+            argv.append(login["registry"])
+        try:
+            host.run(argv, input=login["password"], timeout=120)
+        except host.CommandError as exc:
+            # The message names the command and docker's answer, never the password (it went to stdin).
+            raise Stop("prepare", "docker login to %s failed: %s" % (login.get("registry") or "the registry", exc))
+
+    def _read_pin(self):
+        try:
+            with open(self.layout.pin) as handle:
+                return handle.read().strip() or None
+        except (IOError, OSError):
+            return None
+
+    def _cutover(self, commit, services, guards, pin, hooks_after):
+        self.stage = "cutover"
+        try:
+            cut = self.step("cutover", "cutover", commit=commit, ref=self.ref if commit == self.to_commit else
+                            (read_release_ref(self.layout.release_dir(commit)) or commit),
+                            services=services, guards=guards, pin=pin)
+        except Stop as exc:
+            self.facts.setdefault("cutovers", []).append(exc.extra)
+            raise
+        self.facts.setdefault("cutovers", []).append(cut)
+        if cut.get("changed"):
+            self.result["changed"] = True
+        if hooks_after:
+            self.stage = "hooks"
+            self.facts["hooks_after"] = self.step("hooks_after", "run", commit=commit, commands=hooks_after)
+        self.stage = "gate"
+        self.marks.mark("cutover")
+        gated = self.gate.run(cut.get("recreated", []), soak=self.p["gate_soak"])
+        self.facts["gate"] = gated
+        if not gated["passed"]:
+            raise Stop("gate" if not gated.get("soak_failed") else "soak", gated["msg"])
+        self.marks.mark("gate")
+        return cut
+
+    def _record(self, outcome, serving, message=None, gate=None):
+        record = record_for(self, outcome, serving, message, gate)
+        if self.check_mode:
+            self.result["record"] = record
+            return record
+        record = release_log.prepare_record(record)
+        release_log.append_record(self.log_path, release_log.encode(record))
+        self.result.update(record=record, outcome=outcome, changed=True)
+        self.result["summary"] = summary_lines(self, record, message)
+        return record
+
+    def _prune(self):
+        target = self.facts["target"]
+        if target["releases"] + (0 if target["release_exists"] else 1) <= self.p["keep_releases"]:
+            return
+        try:
+            pruned = self.step("prune", "prune")
+            self.result["pruned"] = pruned.get("removed")
+        except Stop as exc:
+            # The release passed its gate: a failed prune is a warning, never a rollback.
+            self.result.setdefault("warnings", []).append("pruning old releases failed: %s" % exc.msg)
+
+    # ------------------------------------------------------------ failure
+
+    def _failed(self, stop):
+        p = self.p
+        stage = self.stage
+        task = STEP_LABELS.get(stop.step, stop.step)
+        self.result.update(failed_step=stop.step, output=stop.output)
+        if stage == "recorded":
+            # Past the gate: the release serves and is healthy; say what failed, keep it.
+            self.result.update(failed=True, msg="%s of %s passed its gate and serves, but %s failed: %s" % (
+                self.kind.capitalize(), self.ref, task, stop.msg))
+            return
+        back = (stage in ("cutover", "gate") and p["auto_rollback"] and bool(self.from_commit)
+                and self.to_commit is not None and self.from_commit != self.to_commit
+                and self.facts.get("from_is_release") and not self.check_mode)
+        if back:
+            planned_up = self.result.get("planned", {}).get("up", [])
+            cutovers = self.facts.get("cutovers") or [{}]
+            failed_up = cutovers[-1].get("recreated", planned_up)
+            try:
+                self._cutover(self.from_commit, list(failed_up or []), {}, self.pin_before or "", [])
+            except Stop as again:
+                self.result.update(failed=True, msg="%s of %s (%s) failed: %s -- and switching back to %s failed too: "
+                                   "%s. Check the host by hand." % (self.kind, self.ref, self.to_commit[:12],
+                                                                    stop.msg, self.from_commit[:12], again.msg))
+                return
+            message = "%s of %s (%s) failed at '%s': %s -- rolled back, %s serves now" % (
+                self.kind, self.ref, self.to_commit[:12], task, stop.msg, self.from_commit[:12])
+            self._record_failure("rolled_back", self.from_commit, message, gate=dict(passed=False))
+            self.result.update(failed=True, msg=failure_message(self, "back", stop.msg))
+            return
+        if self.to_commit is not None and not self.check_mode:
+            outcome = "hook_failed" if stage == "hooks" else "failed"
+            serving = self.to_commit if stage in ("hooks", "cutover", "gate") else self.from_commit
+            self._record_failure(outcome, serving, "%s of %s failed at '%s': %s" % (self.kind, self.ref, task, stop.msg))
+        self.result.update(failed=True, msg=failure_message(self, stage, stop.msg))
+
+    def _record_failure(self, outcome, serving, message, gate=None):
+        try:
+            self._record(outcome, serving, message=message, gate=gate)
+        except (release_log.ReleaseLogError, OSError) as exc:
+            self.result.setdefault("warnings", []).append("could not record the failure: %s" % exc)

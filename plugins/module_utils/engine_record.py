@@ -1,0 +1,129 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 berth.compose contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the engine tells: the plan, the release-log record, the summary and the failure message.
+
+One record builder for deploy and rollback (and the step durations), written once.
+"""
+import time
+
+from ansible_collections.berth.compose.plugins.module_utils import release_log
+
+STEP_ORDER = ("preflight", "plan", "build", "migrate", "cutover", "gate")
+
+
+class Marks(object):
+    """When each step ended; ``steps()`` is the seconds each took, in story order."""
+
+    def __init__(self, clock=time.time):
+        self.clock = clock
+        self.started = None
+        self.ends = {}
+
+    def start(self):
+        self.started = self.clock()
+
+    def mark(self, name):
+        self.ends[name] = self.clock()
+
+    def steps(self):
+        out, last = {}, self.started
+        for name in STEP_ORDER:
+            if name in self.ends:
+                out[name] = round(self.ends[name] - last, 1)
+                last = self.ends[name]
+        return out
+
+    def duration(self):
+        return round(self.clock() - self.started, 1)
+
+
+def short(commit):
+    return (commit or "")[:12]
+
+
+def plan_lines(run, plan):
+    """The plan as the operator reads it before anything changes."""
+    if run.kind == "rollback":
+        differ = sorted(set(plan["up"]) | set(plan["build"]))
+        return ["rollback %s: %s -> %s" % (run.ref, short(run.from_commit) or "nothing", short(run.to_commit)),
+                "nothing to do: it serves already" if run.from_commit == run.to_commit
+                else "services that differ: " + ", ".join(differ),
+                "Migrations are not reverted: the database keeps what newer releases migrated."] + (
+                    ["check mode: nothing changes"] if run.check_mode else [])
+    lines = ["%s: %s -> %s" % (run.ref, short(run.from_commit) or "nothing", short(run.to_commit))]
+    if not plan["work"]:
+        lines.append("nothing to deploy")
+    for label, key in (("build:     ", "build"), ("recreate:  ", "up"), ("migrate:   ", "migrate"),
+                       ("hooks:     ", "hooks")):
+        if plan[key]:
+            lines.append(label + ", ".join(plan[key]))
+    if plan["deferred_before"]:
+        lines.append("picks up:  %s (deferred last time)" % ", ".join(plan["deferred_before"]))
+    if plan.get("summary"):
+        lines.append("why:       " + plan["summary"])
+    if plan.get("full"):
+        lines.append("full:      " + "; ".join(plan["full_reasons"]))
+    if run.check_mode:
+        lines.append("check mode: nothing changes")
+    return lines
+
+
+def record_for(run, outcome, serving, message=None, gate=None):
+    """The release-log record of this run (kind, refs, what was built and recreated, gate, steps, operator)."""
+    prepared = run.facts.get("prepared") or {}
+    cutovers = run.facts.get("cutovers") or []
+    first = cutovers[0] if cutovers else {}
+    plan = run.result.get("planned") or {}
+    gated = run.facts.get("gate")
+    if gate is None:
+        gate = dict(passed=bool(gated["passed"]), services=list(gated["failed_services"])) if gated else "skipped"
+    lock = (run.lock.lock or {}) if run.lock else {}
+    return dict(
+        kind=run.kind, ref=run.ref, from_commit=run.from_commit or None, to_commit=run.to_commit,
+        serving_commit=serving, services_built=list(prepared.get("built", [])),
+        services_recreated=list(first.get("recreated", [])), services_deferred=list(first.get("deferred", [])),
+        images=dict(prepared.get("images", {})), migrations=list(plan.get("migrate", [])),
+        hooks=list(plan.get("hooks", [])), gate=gate, outcome=outcome,
+        started=release_log.iso_now(run.marks.started), duration_s=run.marks.duration(), steps=run.marks.steps(),
+        operator=lock.get("operator"), pinned=run.kind == "rollback" and outcome == "ok", message=message)
+
+
+def summary_lines(run, record, message=None):
+    gated = run.facts.get("gate")
+    ready = ", ".join("%s %.1f s" % item for item in sorted((gated or {}).get("ready", {}).items()))
+    gate = "passed" if (gated or {}).get("passed") and record["outcome"] == "ok" else (
+        "failed" if gated else "skipped")
+    lines = ["%s %s: %s -> %s, outcome %s, now serving %s" % (
+        run.kind, run.ref, short(run.from_commit) or "nothing", short(run.to_commit), record["outcome"],
+        short(record["serving_commit"])),
+        "built:      " + (", ".join(record["services_built"]) or "-"),
+        "recreated:  " + (", ".join(record["services_recreated"]) or "-")]
+    if record["services_deferred"]:
+        lines.append("deferred:   %s (busy; the next deploy or reconcile picks it up)"
+                     % ", ".join(record["services_deferred"]))
+    lines += ["migrated:   " + (", ".join(record["migrations"]) or "-"),
+              "hooks:      " + (", ".join(record["hooks"]) or "-"),
+              "gate:       " + gate + (" (healthy after: %s)" % ready if ready and gate == "passed" else ""),
+              "steps (s):  %s; total %s" % (", ".join("%s %s" % kv for kv in record["steps"].items()),
+                                             record["duration_s"])]
+    if message:
+        lines.append(message)
+    return lines
+
+
+def failure_message(run, stage, failure):
+    """What the failed play says: the same words for deploy and rollback, by the stage it failed in."""
+    what = "%s of %s" % (run.kind.capitalize(), run.ref)
+    was = short(run.from_commit) or "what served before"
+    new = short(run.to_commit)
+    if stage == "back":
+        return "%s (%s) failed: %s -- automatic rollback done, %s serves now." % (what, new, failure, was)
+    if stage == "hooks":
+        return ("A hook failed after cutover to %s; not rolled back (the hook may have changed data): %s"
+                % (new, failure))
+    if stage == "cutover":
+        return "%s failed at cutover, no automatic rollback: %s" % (what, failure)
+    if stage == "gate":
+        return "%s failed its gate, no automatic rollback: %s" % (what, failure)
+    return "%s stopped before cutover, nothing was switched (%s still serves): %s" % (what, was, failure)

@@ -1,0 +1,383 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 berth.compose contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The release on the host: ``releases/<sha>``, ``current``, the pin and the upstream snippets.
+
+One object, :class:`ReleaseDir`, owns what "this commit's release" means: its worktree,
+``.berth/images.yml`` and ``.berth/release.env``, the one factory of its compose project
+(:meth:`ReleaseDir.compose`), ``current``, the pin and the snippets of zero-downtime services.
+Its steps (preflight, prepare, run, check, cutover, upstreams, soak, prune) are what the
+``release`` module exposes one at a time and what :mod:`deployer` runs in one process.
+
+A step fails by raising :class:`StepFailed` with the operator's message and the result
+fields gathered so far; nothing here imports Ansible.
+"""
+import os
+import time
+
+from ansible_collections.berth.compose.plugins.module_utils import release_log
+from ansible_collections.berth.compose.plugins.module_utils import releases as rel
+from ansible_collections.berth.compose.plugins.module_utils import zero_downtime as zd
+from ansible_collections.berth.compose.plugins.module_utils import host
+from ansible_collections.berth.compose.plugins.module_utils.compose_cli import ComposeProject, render_config
+
+# The release module's options and their defaults: the deployer fills the same dict.
+DEFAULTS = dict(
+    step=None, root=None, ref=None, commit=None, fetch=True, repo_ssh_key=None, repo_known_hosts=None,
+    project=None, compose_files=["compose.yaml"], env_file=None, env_template=".env.example", env_optional=[],
+    min_free_mb=0, release_log=None, buildable=[], build=[], pull=[], images_from=None, previous_images={},
+    commands=[], services=[], guards={}, pin=None, zero_downtime=[], caddy="caddy",
+    caddyfile="/etc/caddy/Caddyfile", gate_timeout=120.0, drain_timeout=30.0, probe_path="/", seconds=5.0,
+    keep=5, protect=[], log_lines=20, docker="docker",
+)
+
+
+class StepFailed(Exception):
+    """A step stopped; ``msg`` is for the operator, ``extra`` joins the module's result."""
+
+    def __init__(self, msg, **extra):
+        super(StepFailed, self).__init__(msg)
+        self.msg = msg
+        self.extra = extra
+
+
+def release_environment(ref, commit):
+    """BERTH_REF, BERTH_COMMIT, BERTH_SHORT_SHA of a release: BERTH_REF is the ref it was deployed as."""
+    return rel.release_environment(ref or commit, commit)
+
+
+def read_release_ref(directory):
+    """BERTH_REF written in a release directory's .berth/release.env, or None."""
+    try:
+        with open(os.path.join(directory, rel.RELEASE_ENV)) as handle:
+            for line in handle:
+                if line.startswith("BERTH_REF="):
+                    return line.split("=", 1)[1].strip() or None
+    except (IOError, OSError):
+        return None
+    return None
+
+
+class ReleaseDir(object):
+    """The releases of one app root, with the options of one run (``params``, keys of DEFAULTS)."""
+
+    def __init__(self, params, check_mode=False):
+        self.p = dict(DEFAULTS, **{k: v for k, v in params.items() if v is not None or k not in DEFAULTS})
+        if self.p["ref"] is None and self.p["commit"]:
+            self.p["ref"] = self.p["commit"]
+        self.layout = rel.Layout(self.p["root"])
+        self.check_mode = check_mode
+
+    # ------------------------------------------------------------ the compose project, written once
+
+    def compose(self, directory, commit, ref=None):
+        """The compose project of the release of ``commit`` run from ``directory``."""
+        p = self.p
+        return ComposeProject(
+            name=p["project"], project_dir=directory,
+            files=tuple(p["compose_files"]) + (rel.OVERRIDE,),
+            env_file=p["env_file"], environment=release_environment(ref or p["ref"], commit),
+            docker=p["docker"])
+
+    def image_exists(self, ref):
+        return rel.run([self.p["docker"], "image", "inspect", "--format", "{{.Id}}", ref], check=False)[0] == 0
+
+    def fail(self, msg, result, **extra):
+        merged = dict(result)
+        merged.update(extra)
+        raise StepFailed(msg, **merged)
+
+    # ------------------------------------------------------------ steps
+
+    def preflight(self, result):
+        p, layout = self.p, self.layout
+        if not p["ref"]:
+            self.fail("ref is required with step=preflight", result)
+        refs = ["git", "-C", layout.repo, "for-each-ref", "--format=%(objectname) %(refname)"]
+        before = rel.run(refs, check=False)[1] if p["fetch"] else ""
+        env, key_changed = (None, False) if self.check_mode else rel.ssh_environment(
+            layout, p["repo_ssh_key"], p["repo_known_hosts"])
+        commit, kind = rel.resolve(layout, p["ref"], fetch=p["fetch"], env=env)
+        after = rel.run(refs, check=False)[1] if p["fetch"] else ""
+        result.update(commit=commit, short=rel.short_sha(commit), kind=kind, changed=before != after or key_changed,
+                      release_dir=layout.release_dir(commit), release_exists=os.path.isdir(layout.release_dir(commit)),
+                      releases=len(os.listdir(layout.releases)) if os.path.isdir(layout.releases) else 0)
+        problems = []
+        missing = []
+        template = rel.git_show(layout, commit, p["env_template"]) if p["env_template"] else None
+        if template is not None and p["env_file"]:
+            try:
+                with open(p["env_file"]) as handle:
+                    env_text = handle.read()
+            except (IOError, OSError) as exc:
+                self.fail("cannot read the env file %s: %s" % (p["env_file"], exc.strerror), result)
+            missing = rel.missing_env_keys(template, env_text, p["env_optional"])
+            if missing:
+                problems.append("the env file %s lacks %s, which %s at %s (%s) lists; add them to the vault or to "
+                                "berth_env_optional" % (p["env_file"], ", ".join(missing), p["env_template"],
+                                                        rel.short_sha(commit), p["ref"]))
+        result["missing_keys"] = missing
+        result["deferred"] = []
+        if p["release_log"]:
+            try:
+                serving = release_log.current(release_log.read_log(p["release_log"])[0]) or {}
+            except (release_log.ReleaseLogError, OSError) as exc:
+                self.fail("cannot read the release log %s: %s" % (p["release_log"], exc), result)
+            result["deferred"] = list(serving.get("services_deferred") or [])
+        free = rel.free_mb(layout.root)
+        if free < p["min_free_mb"]:
+            problems.append("only %d MB free under %s, berth_min_free_mb is %d" % (free, layout.root, p["min_free_mb"]))
+        if problems:
+            self.fail("Preflight failed, nothing changed: " + "; ".join(problems), result)
+
+    def prepare(self, result):
+        p, layout = self.p, self.layout
+        commit = p["commit"]
+        directory = layout.release_dir(commit)
+        source = layout.release_dir(p["images_from"]) if p["images_from"] else layout.current_dir()
+        previous = p["previous_images"] or (rel.read_images(source) if source else {})
+        current = layout.current_dir()
+        result["current_images"] = rel.read_images(current) if current else {}
+        images, build, missing = rel.plan_images(p["project"], p["buildable"], p["build"], rel.short_sha(commit),
+                                                 previous, self.image_exists)
+        result.update(commit=commit, short=rel.short_sha(commit), release_dir=directory, images=images,
+                      built=build, rebuilt_missing=missing)
+        if self.check_mode:
+            result["changed"] = bool(build or p["pull"]) or not os.path.isdir(directory)
+            return
+        changed = rel.ensure_worktree(layout, commit)
+        changed |= rel.ensure_env_link(directory, p["env_file"])
+        changed |= rel.write_if_changed(os.path.join(directory, rel.OVERRIDE), rel.render_override(images))
+        changed |= rel.write_if_changed(os.path.join(directory, rel.RELEASE_ENV), rel.render_release_env(
+            release_environment(p["ref"], commit)))
+        project = self.compose(directory, commit)
+        for args, services in ((["build"], build), (["pull", "--quiet", "--policy", "missing"], p["pull"])):
+            if services:
+                rel.run(project.argv(*(args + list(services))), env=project.process_env())
+                changed = True
+        result["changed"] = result.get("changed", False) or changed
+
+    def run(self, result, commands=None):
+        """Run ``commands`` (one-shots in the new release, or exec in the running one); stop at the first failure."""
+        p, layout = self.p, self.layout
+        commit = p["commit"]
+        results = result.setdefault("results", [])
+        for command in (p["commands"] if commands is None else commands):
+            command = dict(dict(name=None, command=[], mode="run"), **command)
+            command["name"] = command["name"] or command["service"]
+            if self.check_mode:
+                results.append(dict(name=command["name"], service=command["service"], rc=None, seconds=0, output=""))
+                continue
+            if command["mode"] == "run":
+                project = self.compose(layout.release_dir(commit), commit)
+                args = ["run", "--rm", "--no-deps", "-T", command["service"]] + list(command["command"])
+            else:
+                project = self.compose(layout.current, commit)
+                args = ["exec", "-T", command["service"]] + list(command["command"])
+            started = time.monotonic()
+            rc, out = rel.run(project.argv(*args), env=project.process_env(), check=False)
+            entry = dict(name=command["name"], service=command["service"], rc=rc,
+                         seconds=round(time.monotonic() - started, 1), output=rel.tail(out, p["log_lines"]))
+            results.append(entry)
+            result["changed"] = True
+            if rc != 0:
+                self.fail("%s failed (exit %d in service %s); its last lines:\n%s" % (
+                    command["name"], rc, command["service"], entry["output"]), result, output=entry["output"])
+
+    def guard_idle(self, service, guard):
+        project = self.compose(self.layout.current, self.p["commit"])
+        rc = rel.run(project.argv("exec", "-T", service, *guard["command"]), env=project.process_env(),
+                     check=False)[0]
+        return rc == 0
+
+    def zero_downtime_model(self, directory, commit, result, services):
+        """The release's compose model when zero-downtime services are asked for; fails on what blocks them."""
+        problems = zd.name_problems(services)
+        if problems or not services:
+            result["problems"] = problems
+            if problems:
+                self.fail("Zero-downtime preflight failed, nothing changed: " + "; ".join(problems), result)
+            return {}
+        model = render_config(self.compose(directory, commit))
+        problems = zd.service_problems(model, services)
+        result["problems"] = problems
+        if problems:
+            self.fail("Zero-downtime preflight failed at %s, nothing changed: %s"
+                      % (rel.short_sha(commit), "; ".join(problems)), result)
+        return model
+
+    def check(self, result):
+        directory = self.layout.release_dir(self.p["commit"])
+        result.update(commit=self.p["commit"], release_dir=directory)
+        if not os.path.isdir(directory):
+            if self.check_mode:
+                result["problems"] = []
+                return
+            self.fail("release directory %s is missing; run step=prepare first" % directory, result)
+        self.zero_downtime_model(directory, self.p["commit"], result, self.p["zero_downtime"])
+
+    def sync_upstreams(self, model, services):
+        """Point the snippets of services at their running containers; ({service: addresses}, changed)."""
+        p = self.p
+        changed = False
+        routes = {}
+        for service in services:
+            port = zd.upstream_port((model.get("services") or {}).get(service) or {})
+            if port is None:
+                routed = zd.parse_snippet(zd.read_snippet(zd.snippet_path(self.layout.root, service)))
+                port = int(routed[0].rsplit(":", 1)[1]) if routed else None
+            if port is None:
+                continue
+            moved, routes[service] = zd.sync_service(p["docker"], p["project"], service, port, self.layout.root,
+                                                     p["caddy"], p["caddyfile"])
+            changed |= moved
+        return routes, changed
+
+    def with_snippet(self, services):
+        return [s for s in services if zd.SERVICE_NAME.match(s)
+                and os.path.exists(zd.snippet_path(self.layout.root, s))]
+
+    def wait_for_guards(self, services, result):
+        """Restart guards: the services still busy after their wait (deferred); fails when one says so."""
+        deferred = []
+        if self.check_mode or self.layout.current_dir() is None:
+            return deferred
+        for service in services:
+            guard = self.p["guards"].get(service)
+            if not guard:
+                continue
+            deadline = time.monotonic() + float(guard.get("wait", 600))
+            while not self.guard_idle(service, guard):
+                if time.monotonic() >= deadline:
+                    if guard.get("on_busy", "defer") == "fail":
+                        self.fail("%s stayed busy for %s s (restart guard); nothing was switched"
+                                  % (service, guard.get("wait", 600)), result)
+                    deferred.append(service)
+                    break
+                time.sleep(2)
+        return deferred
+
+    def cutover(self, result):
+        p, layout = self.p, self.layout
+        commit = p["commit"]
+        services = list(p["services"])
+        deferred = self.wait_for_guards(services, result)
+        recreate = [s for s in services if s not in deferred]
+        gapless = [s for s in recreate if s in p["zero_downtime"]]
+        plain = [s for s in recreate if s not in gapless]
+        switching = layout.current_dir() != os.path.normpath(layout.release_dir(commit))
+        result.update(commit=commit, recreated=recreate, deferred=deferred, release_dir=layout.release_dir(commit),
+                      changed=switching or bool(recreate), zero_downtime=[])
+        if self.check_mode:
+            return
+        if not os.path.isdir(layout.release_dir(commit)):
+            self.fail("release directory %s is missing; run step=prepare first" % layout.release_dir(commit), result)
+        model = self.zero_downtime_model(layout.release_dir(commit), commit, result, gapless) if gapless else {}
+        previous = layout.current_dir()
+        rel.switch_current(layout, commit)
+        project = self.compose(layout.current, commit)
+        done = []
+        for service in gapless:
+            port = zd.upstream_port(model["services"][service])
+            try:
+                result["zero_downtime"].append(zd.cutover_service(
+                    project.argv(), project.process_env(), p["docker"], p["project"], service, port, layout.root,
+                    p["caddy"], p["caddyfile"], gate_timeout=p["gate_timeout"], drain_timeout=p["drain_timeout"],
+                    probe_path=p["probe_path"], log_lines=p["log_lines"]))
+            except rel.ReleaseError as exc:
+                # Nothing switched yet: `current` goes back to what the running containers were made from.
+                if not done and previous and os.path.dirname(previous) == os.path.normpath(layout.releases):
+                    rel.switch_current(layout, os.path.basename(previous))
+                result["recreated"] = done
+                self.fail(str(exc), result, output=rel.tail(exc.output, p["log_lines"]))
+            done.append(service)
+        if p["pin"] is not None:
+            result["changed"] |= rel.set_pin(layout, p["pin"])
+        if plain:
+            rel.run(project.argv("up", "-d", "--no-deps", "--no-build", "--force-recreate", *plain),
+                    env=project.process_env())
+            # A recreated container has a new address: a snippet that routes to the service follows it.
+            stale = self.with_snippet(plain)
+            if stale:
+                self.sync_upstreams(render_config(project), stale)
+
+    def upstreams(self, result):
+        p, layout = self.p, self.layout
+        extra = [s for s in self.with_snippet(p["services"]) if s not in p["zero_downtime"]]
+        services = list(p["zero_downtime"]) + extra
+        problems = zd.name_problems(services)
+        if problems:
+            self.fail("; ".join(problems), result)
+        result["zero_downtime"] = {}
+        if not services or layout.current_dir() is None:
+            return
+        commit = layout.current_commit() or ""
+        ref = read_release_ref(layout.current) or p["ref"] or commit
+        model = render_config(self.compose(layout.current, commit, ref=ref))
+        if self.check_mode:
+            for service in services:
+                port = zd.upstream_port((model.get("services") or {}).get(service) or {})
+                running = [c for c in zd.inspect_service(p["docker"], p["project"], service)
+                           if c["status"] == "running" and c["ip"]]
+                addresses = ["%s:%d" % (c["ip"], port) for c in running] if port else []
+                result["zero_downtime"][service] = addresses
+                if zd.read_snippet(zd.snippet_path(layout.root, service)) != zd.render_snippet(service, addresses):
+                    result["changed"] = True
+            return
+        result["zero_downtime"], moved = self.sync_upstreams(model, services)
+        result["changed"] = result.get("changed", False) or moved
+
+    def soak(self, result, services=None, seconds=None):
+        services = self.p["services"] if services is None else services
+        seconds = self.p["seconds"] if seconds is None else seconds
+        if self.check_mode or seconds <= 0 or not services:
+            result["problems"] = []
+            return
+        problems = rel.soak(self.p["docker"], self.p["project"], set(services), seconds)
+        result["problems"] = problems
+        if problems:
+            self.fail("Soak failed: " + "; ".join(problems), result)
+
+    def prune(self, result):
+        p, layout = self.p, self.layout
+        current = layout.current_commit()
+        found = []
+        if os.path.isdir(layout.releases):
+            for name in os.listdir(layout.releases):
+                path = os.path.join(layout.releases, name)
+                if os.path.isdir(path) and not os.path.islink(path):
+                    found.append((name, os.stat(path).st_mtime))
+        protect = list(p["protect"]) + [current]
+        if p["release_log"]:
+            try:
+                protect += release_log.retained(release_log.read_log(p["release_log"])[0], p["keep"])
+            except (release_log.ReleaseLogError, OSError) as exc:
+                self.fail("cannot read the release log %s: %s" % (p["release_log"], exc), result)
+        remove = rel.prune_plan(found, p["keep"], protect)
+        keep = [commit for commit, _mtime in found if commit not in remove]
+        in_use = set()
+        if remove:
+            ids = rel.run([p["docker"], "ps", "-aq", "--no-trunc"])[1].split()
+            if ids:
+                raw = rel.run([p["docker"], "inspect", "--format", "{{.Image}} {{.Config.Image}}"] + ids)[1]
+                in_use.update(raw.split())
+        images = rel.prunable_images([rel.read_images(layout.release_dir(c)) for c in remove],
+                                     [rel.read_images(layout.release_dir(c)) for c in keep], in_use)
+        images = [ref for ref in images if self.image_exists(ref)]
+        result.update(removed=dict(releases=remove, images=images), changed=bool(remove or images))
+        if self.check_mode:
+            return
+        for commit in remove:
+            rel.remove_worktree(layout, commit)
+        for ref in images:
+            # Without -f: an image a container still uses stays.
+            rel.run([p["docker"], "image", "rm", ref], check=False)
+
+    STEPS = ("preflight", "prepare", "check", "run", "cutover", "upstreams", "soak", "prune")
+
+    def step(self, name, result):
+        """Run one step by name; ReleaseError and Compose errors become StepFailed."""
+        try:
+            getattr(self, name)(result)
+        except host.CommandError as exc:  # ReleaseError, ComposeCliError and CutoverError among them
+            self.fail(str(exc), result, output=rel.tail(exc.output, self.p["log_lines"]))

@@ -1,0 +1,377 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 berth.compose contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: engine
+short_description: Deploy or roll back the app in one call - lock, plan, build, migrate, cut over, gate, record
+version_added: 0.1.0
+author:
+  - berth.compose contributors (@berth-compose)
+description:
+  - Runs one deploy or rollback of the compose app under O(root) as a single process on the host, in this order -
+    lock, preflight, plan, prepare (build, pull), migrations, hooks before, cutover, hooks after, health gate and
+    soak, record, prune. A failed cutover or gate switches back to the release that served and gates it again.
+  - The deploy lock C(<root>/.berth/deploy.lock) is held by this process for its whole run and released however it
+    ends.
+  - Started as root, the module reads the probes' O(probes[].ca_path) files, then works as O(run_as).
+  - Returns the plan, the summary and the release-log record as data; the playbooks print them.
+  - Design and reasons are in C(docs/decisions.md) of the collection.
+options:
+  kind:
+    description: V(deploy) moves to O(ref); V(rollback) goes back to O(ref), or the last good release before the
+      serving one with V(previous), and pins it.
+    type: str
+    choices: [deploy, rollback]
+    default: deploy
+  root:
+    description: The app root (C(repo/), C(releases/), C(current), C(releases.jsonl)).
+    type: path
+    required: true
+  ref:
+    description: Branch, tag or commit; V(previous) with O(kind=rollback).
+    type: str
+    required: true
+  service:
+    description: Services to deploy (a name, a comma-separated list or V(all)); default what the changed paths need.
+    type: raw
+  auto_rollback:
+    description: Switch back to the release that served when the cutover or the gate fails.
+    type: bool
+    default: true
+  force_unlock:
+    description: Take the deploy lock even when it is held.
+    type: bool
+    default: false
+  lock_wait:
+    description: Seconds to wait for a held deploy lock.
+    type: int
+    default: 60
+  lock_ttl:
+    description: Seconds after which lock holders that do not hold it by process count as stale.
+    type: int
+    default: 1800
+  operator:
+    description: Who runs the deploy, for the lock and the record. The action plugin sets the controller user.
+    type: str
+  controller:
+    description: Where the deploy runs from, for the lock message. The action plugin sets the controller host.
+    type: str
+  run_as:
+    description: User that owns the releases; started as root, the module works as this user.
+    type: str
+  project:
+    description: Compose project name.
+    type: str
+    required: true
+  compose_files:
+    description: Compose files, relative to the release directory.
+    type: list
+    elements: str
+    default: [compose.yaml]
+  env_file:
+    description: The app's env file.
+    type: path
+    required: true
+  env_template:
+    description: File in the repository listing the env keys the release needs; empty to skip the audit.
+    type: str
+    default: .env.example
+  env_optional:
+    description: Keys of O(env_template) the env file may lack.
+    type: list
+    elements: str
+    default: []
+  min_free_mb:
+    description: Free megabytes under O(root) the preflight requires.
+    type: int
+    default: 512
+  repo_ssh_key:
+    description: Private deploy key for C(git fetch).
+    type: str
+  repo_known_hosts:
+    description: Pinned known_hosts lines of the git server.
+    type: str
+  change_rules:
+    description: Rules mapping changed paths to services (see M(berth.compose.changed_services) O(rules)).
+    type: list
+    elements: dict
+    default: []
+  unclaimed:
+    description: What a changed path no rule or service claims does.
+    type: str
+    choices: [ignore, full, fail]
+    default: full
+  one_shot:
+    description: One-shot services (migrations) run before cutover when they change.
+    type: list
+    elements: str
+    default: []
+  hooks:
+    description: Hook name to one step or a list of steps C({service, command, mode, when}).
+    type: dict
+    default: {}
+  restart_guards:
+    description: Service to C({command, wait, on_busy}) run before it is recreated.
+    type: dict
+    default: {}
+  zero_downtime:
+    description: Services cut over without a gap behind Caddy.
+    type: list
+    elements: str
+    default: []
+  caddyfile:
+    description: Caddyfile reloaded on a zero-downtime cutover.
+    type: path
+    default: /etc/caddy/Caddyfile
+  probes:
+    description: HTTP probes of the gate (see M(berth.compose.health_gate) O(probes)).
+    type: list
+    elements: dict
+    default: []
+  health_timeout:
+    description: Seconds the gate waits for health.
+    type: float
+    default: 120
+  gate_soak:
+    description: Seconds the gated containers must then stay up.
+    type: float
+    default: 5
+  log_lines:
+    description: Log lines returned with a failure.
+    type: int
+    default: 20
+  keep_releases:
+    description: Release directories kept by the prune.
+    type: int
+    default: 5
+  registry_login:
+    description: C({registry, username, password}) to log in before pulling.
+    type: dict
+    default: {}
+extends_documentation_fragment:
+  - berth.compose.attributes
+attributes:
+  check_mode:
+    support: full
+    description: Fetches, plans and returns the plan; changes nothing else.
+  diff_mode:
+    support: none
+    description: The plan is returned in RV(plan).
+"""
+
+EXAMPLES = r"""
+- name: Deploy v1.4.2
+  berth.compose.engine:
+    root: /opt/shop
+    ref: v1.4.2
+    project: shop
+    env_file: /opt/shop/shared/.env
+    run_as: deploy
+
+- name: Roll back to the last good release
+  berth.compose.engine:
+    kind: rollback
+    root: /opt/shop
+    ref: previous
+    project: shop
+    env_file: /opt/shop/shared/.env
+"""
+
+RETURN = r"""
+plan:
+  description: The plan, one line each.
+  returned: always
+  type: list
+  elements: str
+summary:
+  description: The summary of the run, one line each.
+  returned: when a record was written
+  type: list
+  elements: str
+record:
+  description: The release-log record written.
+  returned: when a record was written
+  type: dict
+outcome:
+  description: V(ok), V(rolled_back), V(failed) or V(hook_failed).
+  returned: when a record was written
+  type: str
+from_commit:
+  description: Commit that served before.
+  returned: after the preflight
+  type: str
+to_commit:
+  description: Commit of O(ref).
+  returned: after the preflight
+  type: str
+"""
+
+import json
+import os
+import pwd
+import shutil
+import tempfile
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.berth.compose.plugins.module_utils import releases as rel
+from ansible_collections.berth.compose.plugins.module_utils.deployer import Deployer
+from ansible_collections.berth.compose.plugins.module_utils.health_gate import ProbeSpec
+
+ARGUMENT_SPEC = dict(
+    kind=dict(type="str", choices=["deploy", "rollback"], default="deploy"),
+    root=dict(type="path", required=True),
+    ref=dict(type="str", required=True),
+    service=dict(type="raw"),
+    auto_rollback=dict(type="bool", default=True),
+    force_unlock=dict(type="bool", default=False),
+    lock_wait=dict(type="int", default=60),
+    lock_ttl=dict(type="int", default=1800),
+    operator=dict(type="str"),
+    controller=dict(type="str"),
+    run_as=dict(type="str"),
+    project=dict(type="str", required=True),
+    compose_files=dict(type="list", elements="str", default=["compose.yaml"]),
+    env_file=dict(type="path", required=True),
+    env_template=dict(type="str", default=".env.example"),
+    env_optional=dict(type="list", elements="str", default=[]),
+    min_free_mb=dict(type="int", default=512),
+    repo_ssh_key=dict(type="str", no_log=True),
+    repo_known_hosts=dict(type="str"),
+    change_rules=dict(type="list", elements="dict", default=[]),
+    unclaimed=dict(type="str", choices=["ignore", "full", "fail"], default="full"),
+    one_shot=dict(type="list", elements="str", default=[]),
+    hooks=dict(type="dict", default={}),
+    restart_guards=dict(type="dict", default={}),
+    zero_downtime=dict(type="list", elements="str", default=[]),
+    caddyfile=dict(type="path", default="/etc/caddy/Caddyfile"),
+    probes=dict(type="list", elements="dict", default=[]),
+    health_timeout=dict(type="float", default=120),
+    gate_soak=dict(type="float", default=5),
+    log_lines=dict(type="int", default=20),
+    keep_releases=dict(type="int", default=5),
+    registry_login=dict(type="dict", default={}, no_log=True),
+)
+
+
+def service_names(service):
+    """The names in ``service`` (a name, 'a,b', a list, or 'all'), for the name check."""
+    if service is None:
+        return []
+    names = service.split(",") if isinstance(service, str) else list(service)
+    return [n.strip() if isinstance(n, str) else n for n in names if n != "all"]
+
+
+def option_problems(p):
+    """What the release module would refuse, plus this module's own options."""
+    problems = [m for m in rel.option_problems(dict(
+        root=p["root"], ref=p["ref"], project=p["project"], compose_files=p["compose_files"],
+        env_template=p["env_template"], zero_downtime=p["zero_downtime"], one_shot=p["one_shot"],
+        guards=p["restart_guards"], services=service_names(p["service"]), gate_timeout=p["health_timeout"])) if m]
+    for probe in p["probes"]:
+        try:
+            ProbeSpec.from_dict(probe)
+        except ValueError as exc:
+            problems.append("probes: %s" % exc)
+    for name in ("lock_wait", "keep_releases", "log_lines", "min_free_mb"):
+        if p[name] < 0:
+            problems.append("%s must not be negative, got %d" % (name, p[name]))
+    if p["health_timeout"] <= 0:
+        problems.append("health_timeout must be positive, got %s" % p["health_timeout"])
+    if p["gate_soak"] < 0:
+        problems.append("gate_soak must not be negative, got %s" % p["gate_soak"])
+    login = p["registry_login"]
+    if login and not (login.get("username") and login.get("password")):
+        problems.append("registry_login needs username and password")
+    return sorted(set(problems), key=problems.index)
+
+
+def ca_copies(user, probes):
+    """Copy the probes' CA files (root may be the only reader) where ``user`` reads them; the directory."""
+    entry = pwd.getpwnam(user)
+    copies = tempfile.mkdtemp(prefix="berth-ca-")
+    for index, probe in enumerate(probes):
+        if probe.get("ca_path"):
+            copy = os.path.join(copies, "ca-%d.pem" % index)
+            shutil.copyfile(probe["ca_path"], copy)
+            os.chmod(copy, 0o644)
+            probe["ca_path"] = copy
+    os.chown(copies, entry.pw_uid, entry.pw_gid)
+    return copies
+
+
+def become(user):
+    entry = pwd.getpwnam(user)
+    os.initgroups(user, entry.pw_gid)
+    os.setgid(entry.pw_gid)
+    os.setuid(entry.pw_uid)
+    os.environ.update(HOME=entry.pw_dir, USER=user, LOGNAME=user)
+    os.chdir(entry.pw_dir if os.path.isdir(entry.pw_dir) else "/")
+
+
+def in_child_as(user, work):
+    """Run ``work()`` in a child process that is ``user``; its JSON result back through a pipe.
+
+    The module itself stays root: Ansible's own files (the module payload) stay readable for its answer."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the engine process: it holds the deploy lock for its whole run
+        os.close(read_end)
+        try:
+            become(user)
+            data = json.dumps(work(), default=str)
+        except BaseException as exc:  # pylint: disable=broad-except
+            data = json.dumps(dict(failed=True, msg="the release engine stopped: %s" % exc,
+                                   exception=traceback.format_exc()))
+        with os.fdopen(write_end, "w") as pipe:
+            pipe.write(data)
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as pipe:
+        data = pipe.read()
+    status = os.waitpid(pid, 0)[1]
+    try:
+        return json.loads(data)
+    except ValueError:
+        return dict(failed=True, msg="the release engine (pid %d) ended without a result (wait status %d); the "
+                    "release log and `current` say what serves" % (pid, status))
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    p = dict(module.params)
+    problems = option_problems(p)
+    if problems:
+        module.fail_json(msg="Refused options, nothing changed: " + "; ".join(problems), changed=False)
+    user = p["run_as"] if p["run_as"] and os.geteuid() == 0 else None
+    if user:
+        try:
+            pwd.getpwnam(user)
+        except KeyError:
+            module.fail_json(msg="run_as %r: no such user on the host" % user, changed=False)
+    copies = None
+    try:
+        if user:
+            copies = ca_copies(user, p["probes"])
+            result = in_child_as(user, lambda: Deployer(p, check_mode=module.check_mode).run())
+        else:
+            result = Deployer(p, check_mode=module.check_mode).run()
+    except (IOError, OSError) as exc:
+        module.fail_json(msg="cannot read the probes' CA files or become %s: %s" % (user, exc), changed=False)
+    finally:
+        if copies:
+            shutil.rmtree(copies, ignore_errors=True)
+    result.pop("planned", None)
+    for warning in result.pop("warnings", None) or []:
+        module.warn(warning)
+    if result.pop("failed", False):
+        module.fail_json(**result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

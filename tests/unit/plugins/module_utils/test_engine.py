@@ -1,0 +1,197 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 berth.compose contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The release engine's own logic: the process-held lock, the plan and summary text, the record,
+the failure messages and BERTH_REF's one meaning. The whole story runs on a real VM in the
+deploy, reconcile, cutover and operator Molecule scenarios."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from ansible_collections.berth.compose.plugins.module_utils import deploy_lock as dl
+from ansible_collections.berth.compose.plugins.module_utils.compose_cli import ComposeProject
+from ansible_collections.berth.compose.plugins.module_utils.deployer import Deployer, hook_steps
+from ansible_collections.berth.compose.plugins.module_utils.engine_record import (
+    Marks, failure_message, plan_lines, record_for, summary_lines)
+
+A = "a" * 40
+B = "b" * 40
+HERE = os.path.dirname(os.path.abspath(__file__))
+NS = os.path.join(HERE, "..", "..", "..", "..", ".build", "pytest-collections")
+
+
+def params(root, **extra):
+    p = dict(kind="deploy", root=str(root), ref="main", service=None, auto_rollback=True, force_unlock=False,
+             lock_wait=0, lock_ttl=1800, operator="alice", controller="ctl", run_as=None, project="shop",
+             compose_files=["compose.yaml"], env_file=str(root) + "/shared/.env", env_template=".env.example",
+             env_optional=[], min_free_mb=0, repo_ssh_key=None, repo_known_hosts=None, change_rules=[],
+             unclaimed="full", one_shot=["migrate"], hooks={}, restart_guards={}, zero_downtime=[],
+             caddyfile="/etc/caddy/Caddyfile", probes=[], health_timeout=120.0, gate_soak=0.0, log_lines=20,
+             keep_releases=5, registry_login={})
+    p.update(extra)
+    return p
+
+
+class Ticks(object):
+    def __init__(self, *values):
+        self.values = list(values)
+
+    def __call__(self):
+        return self.values.pop(0) if len(self.values) > 1 else self.values[0]
+
+
+# ------------------------------------------------------------------ the lock held by the process
+
+HOLDER = textwrap.dedent("""
+    import sys, time
+    sys.path.insert(0, %r)
+    from ansible_collections.berth.compose.plugins.module_utils import deploy_lock as dl
+    hold = dl.ProcessHold(sys.argv[1])
+    dl.acquire(sys.argv[1], owner="deploy web", operator="bob", controller="vm", pid=1, wait=0, hold=hold)
+    print("held", flush=True)
+    time.sleep(60)
+""")
+
+
+def start_holder(path):
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER % os.path.abspath(NS), path], stdout=subprocess.PIPE,
+                            universal_newlines=True)
+    assert proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def test_a_live_process_hold_is_never_taken_over_even_past_its_ttl(tmp_path):
+    path = str(tmp_path / "deploy.lock")
+    holder = start_holder(path)
+    try:
+        assert json.load(open(path))["held"] == "flock"
+        assert dl.process_hold_alive(path)
+        later = dl.Clock(now=lambda: time.time() + 10 ** 6, sleep=lambda s: None)
+        with pytest.raises(dl.LockHeld) as raised:
+            dl.acquire(path, owner="deploy api", wait=0, clock=later)
+        assert "held by 'deploy web'" in str(raised.value)
+        assert "is released when its process ends" in str(raised.value)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_killed_holder_leaves_a_lock_the_next_run_takes_over_as_stale(tmp_path):
+    path = str(tmp_path / "deploy.lock")
+    holder = start_holder(path)
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.wait()
+    assert os.path.exists(path) and not dl.process_hold_alive(path)
+    hold = dl.ProcessHold(path)
+    try:
+        outcome = dl.acquire(path, owner="deploy api", operator="alice", controller="vm", pid=2, wait=0, hold=hold)
+        assert outcome.stale["reason"] == "dead"
+        assert "whose process is gone" in outcome.warnings[0]
+        assert dl.process_hold_alive(path)
+    finally:
+        hold.drop()
+    assert not dl.process_hold_alive(path)
+
+
+def test_a_lock_without_a_process_hold_keeps_the_ttl_rule(tmp_path):
+    path = str(tmp_path / "deploy.lock")
+    dl.acquire(path, owner="reconcile", operator="timer", controller="vm", pid=1, wait=0)
+    assert "held" not in json.load(open(path))
+    with pytest.raises(dl.LockHeld) as raised:
+        dl.acquire(path, owner="deploy", wait=0)
+    assert "turns stale at" in str(raised.value)
+
+
+# ------------------------------------------------------------------ text and record
+
+def test_marks_give_each_step_its_own_seconds_in_story_order():
+    marks = Marks(Ticks(100.0, 101.0, 101.5, 104.0, 110.0))
+    marks.start()
+    marks.mark("preflight")
+    marks.mark("plan")
+    marks.mark("gate")
+    assert marks.steps() == {"preflight": 1.0, "plan": 0.5, "gate": 2.5}
+    assert marks.duration() == 10.0
+
+
+def test_hook_steps_expand_one_step_or_a_list_and_skip_unknown_names():
+    hooks = {"warm": {"service": "web", "command": "warm-cache"},
+             "notify": [{"service": "api", "command": ["./n", "-q"], "when": "before", "mode": "run"}]}
+    assert hook_steps(["notify", "missing", "warm"], hooks) == [
+        dict(name="notify", service="api", command=["./n", "-q"], mode="run", when="before"),
+        dict(name="warm", service="web", command=["warm-cache"], mode="exec", when="after")]
+
+
+def deployer(tmp_path, **extra):
+    run = Deployer(params(tmp_path, **extra), check_mode=False, gate=object(), clock=Ticks(100.0))
+    run.from_commit, run.to_commit = A, B
+    run.marks.start()
+    return run
+
+
+def test_plan_lines_say_what_the_deploy_does_and_what_it_does_not(tmp_path):
+    run = deployer(tmp_path)
+    plan = dict(build=["web"], up=["web"], migrate=[], hooks=[], deferred_before=["worker"], summary="app/ -> web",
+                full=False, full_reasons=[], work=True)
+    assert plan_lines(run, plan) == ["main: %s -> %s" % (A[:12], B[:12]), "build:     web", "recreate:  web",
+                                     "picks up:  worker (deferred last time)", "why:       app/ -> web"]
+    idle = dict(plan, build=[], up=[], deferred_before=[], work=False, summary="")
+    run.check_mode = True
+    assert plan_lines(run, idle)[1:] == ["nothing to deploy", "check mode: nothing changes"]
+
+
+def test_rollback_plan_lines_name_the_services_that_differ(tmp_path):
+    run = deployer(tmp_path, kind="rollback")
+    lines = plan_lines(run, dict(build=[], up=["web", "api"], work=True))
+    assert lines[1] == "services that differ: api, web"
+    assert "Migrations are not reverted" in lines[2]
+
+
+def test_record_and_summary_come_from_one_builder(tmp_path):
+    run = deployer(tmp_path, kind="rollback")
+
+    class Lock(object):
+        lock = {"operator": "alice"}
+    run.lock = Lock()
+    run.facts.update(prepared=dict(built=[], images={"web": "shop-web:" + A[:12]}),
+                     cutovers=[dict(recreated=["web"], deferred=[])],
+                     gate=dict(passed=True, failed_services=[], ready={"web": 1.25}))
+    run.result["planned"] = dict(migrate=[], hooks=[])
+    record = record_for(run, "ok", B, message="Migrations were not reverted.")
+    assert record["kind"] == "rollback" and record["pinned"] is True and record["operator"] == "alice"
+    assert record["gate"] == {"passed": True, "services": []}
+    assert record["services_recreated"] == ["web"] and record["images"] == {"web": "shop-web:" + A[:12]}
+    lines = summary_lines(run, record, "Migrations were not reverted.")
+    assert lines[0] == "rollback main: %s -> %s, outcome ok, now serving %s" % (A[:12], B[:12], B[:12])
+    assert "gate:       passed (healthy after: web 1.2 s)" in lines
+    assert lines[-1] == "Migrations were not reverted."
+
+
+@pytest.mark.parametrize("stage, words", [
+    ("back", "automatic rollback done, %s serves now." % A[:12]),
+    ("before", "stopped before cutover, nothing was switched (%s still serves)" % A[:12]),
+    ("hooks", "not rolled back (the hook may have changed data)"),
+    ("cutover", "failed at cutover, no automatic rollback"),
+    ("gate", "failed its gate, no automatic rollback"),
+])
+def test_failure_messages_by_stage(tmp_path, stage, words):
+    assert words in failure_message(deployer(tmp_path), stage, "boom")
+
+
+def test_the_planner_renders_each_side_with_the_ref_it_was_deployed_as(tmp_path):
+    """BERTH_REF means the ref a release was deployed as, in the plan as in the release (it was the sha)."""
+    seen = []
+
+    def fake_render(project, **kwargs):
+        seen.append(dict(project.environment))
+        return {}
+    render = deployer(tmp_path)._render_for({B: "v2.0", A: "v1.0"}, render_config=fake_render)
+    for commit in (A, B, "c" * 40):
+        render(ComposeProject(name="shop", project_dir="/x", environment={"BERTH_REF": commit, "BERTH_COMMIT": commit}))
+    assert [e["BERTH_REF"] for e in seen] == ["v1.0", "v2.0", "c" * 40]
