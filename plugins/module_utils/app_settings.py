@@ -13,12 +13,14 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 
+from ansible_collections.berth.compose.plugins.module_utils import names
+
 # Names that end up in unit names (<app>.service), file names and paths: no separators,
 # no spaces, no leading "-" that a command line would read as an option.
-SIMPLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z")
+SIMPLE_NAME = names.APP_NAME
 SIMPLE_NAME_RULE = "1 to 64 letters, digits, '-' or '_', starting with a letter or a digit"
 # What Docker Compose itself accepts as a project name.
-PROJECT_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}\Z")
+PROJECT_NAME = names.PROJECT_NAME
 PROJECT_NAME_RULE = "1 to 64 lowercase letters, digits, '-' or '_', starting with a letter or a digit, as Compose requires"
 # The portable POSIX user name set, lowercase as useradd and groupadd accept it by default.
 POSIX_NAME = re.compile(r"[a-z_][a-z0-9_.-]{0,31}\Z")

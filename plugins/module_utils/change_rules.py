@@ -116,9 +116,6 @@ def parse_rule(pos, raw, services, buildable):
         raise RuleError("%s must be a mapping, got %r" % (where, raw))
     if raw.get("name"):
         where = "rule %d (%s)" % (pos, raw["name"])
-    if raw.get("restart") is not None:
-        raise RuleError("%s: the action 'restart' is now called 'recreate' (it recreates the container, "
-                        "which a docker restart does not); rename the key" % where)
     unknown = sorted(k for k in raw if k not in RULE_KEYS and raw[k] is not None)
     if unknown:
         raise RuleError("%s: unknown key(s) %s; allowed: %s" % (where, ", ".join(unknown), ", ".join(RULE_KEYS)))

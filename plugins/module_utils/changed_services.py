@@ -8,11 +8,11 @@
 """
 
 import os
-import re
 import typing as t
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 
+from ansible_collections.berth.compose.plugins.module_utils import names
 from ansible_collections.berth.compose.plugins.module_utils import compose_cli
 from ansible_collections.berth.compose.plugins.module_utils.change_plan import PlanInput, plan_changes
 from ansible_collections.berth.compose.plugins.module_utils.change_rules import ChangedServicesError, parse_rules
@@ -59,7 +59,7 @@ class ChangeRequest:
 
 
 # What Compose accepts as a project name.
-COMPOSE_PROJECT_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*\Z")
+COMPOSE_PROJECT_NAME = names.PROJECT_NAME
 
 
 def validate_request(request):

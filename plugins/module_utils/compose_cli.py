@@ -61,9 +61,10 @@ class ComposeProject:
 def release_environment(commit, ref=None):
     """The interpolation variables a release is rendered and run with.
 
-    Compose files can name images by commit (``image: app-web:${BERTH_SHORT_SHA}``); the
-    planner renders each side of a change with its own values, and a deploy must pass the
-    same ones, so both use this function.
+    Compose files can name images by commit (``image: app-web:${BERTH_SHORT_SHA}``) or by the
+    ref deployed (``${BERTH_REF}``: the ref the release was deployed as, the sha when none);
+    the planner, the release's ``.berth/release.env`` and every compose call of the engine use
+    this one function, so the values mean the same everywhere.
     """
     return {
         "BERTH_COMMIT": commit,

@@ -24,7 +24,6 @@ from ansible_collections.berth.compose.plugins.module_utils.pathglob import Matc
 # from different directories (release dirs, temporary exports), which must not count as a change.
 PROJECT_DIR_TOKEN = "<project-dir>"
 # Top-level sections whose entries a service refers to by name.
-REFERENCED_SECTIONS = ("networks", "volumes", "configs", "secrets")
 
 
 class ComposeError(ChangedServicesError):

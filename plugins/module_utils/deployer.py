@@ -20,12 +20,12 @@ import time
 from ansible_collections.berth.compose.plugins.module_utils import deploy_lock
 from ansible_collections.berth.compose.plugins.module_utils import host
 from ansible_collections.berth.compose.plugins.module_utils import release_log
-from ansible_collections.berth.compose.plugins.module_utils import releases as rel
 from ansible_collections.berth.compose.plugins.module_utils.change_plan import UnclaimedPathsError
 from ansible_collections.berth.compose.plugins.module_utils.change_rules import ChangedServicesError
 from ansible_collections.berth.compose.plugins.module_utils.changed_services import ChangeRequest, compute_plan
 from ansible_collections.berth.compose.plugins.module_utils.compose_cli import render_config
 from ansible_collections.berth.compose.plugins.module_utils.engine_gate import Gate
+from ansible_collections.berth.compose.plugins.module_utils.exposure import exposure_warnings
 from ansible_collections.berth.compose.plugins.module_utils.engine_record import (
     Marks, failure_message, plan_lines, record_for, summary_lines)
 from ansible_collections.berth.compose.plugins.module_utils.release_dir import (
@@ -187,6 +187,10 @@ class Deployer(object):
         self.marks.mark("plan")
         self.result["plan"] = plan_lines(self, plan)
         self.result["planned"] = plan
+        target_model = (self.facts.get("rendered") or {}).get(self.to_commit)
+        if target_model and self.kind == "deploy":
+            # Ports open around Caddy and the firewall: said before anything changes, never fatal.
+            self.result.setdefault("warnings", []).extend(exposure_warnings(target_model, self.p["caddy_sites"]))
         if self.check_mode or not plan["work"]:
             return
         self._apply(plan)
@@ -212,7 +216,9 @@ class Deployer(object):
             if wanted:
                 env["BERTH_REF"] = wanted
                 project = dataclasses.replace(project, environment=env)
-            return render_config(project, **kwargs)
+            rendered = render_config(project, **kwargs)
+            self.facts.setdefault("rendered", {})[env.get("BERTH_COMMIT")] = rendered
+            return rendered
         return render
 
     def _plan(self, target, current_dir):
@@ -291,17 +297,19 @@ class Deployer(object):
         serving = self.to_commit
         message = "Migrations were not reverted." if self.kind == "rollback" else None
         self._record("ok", serving, message=message)
-        self._prune()
+        if self.kind == "deploy":  # a rollback keeps every release: it may be rolled forward again
+            self._prune()
 
     def _prepare(self, plan):
         p = self.p
-        pull = [s for s in plan["up"] if s not in plan["buildable"]]
+        pull = [s for s in plan["up"] if s not in plan["buildable"]] if self.kind == "deploy" else []
         if p["registry_login"] and pull:
             self._registry_login()
         extra = dict(commit=self.to_commit, ref=self.ref, buildable=plan["buildable"], build=plan["build"], pull=pull)
         if self.kind == "rollback":
             target = self.facts["target"]
-            extra.update(build=[], images_from=self.to_commit if target["release_exists"] else None,
+            # A rollback re-ups the images its release ran: nothing built unless pruned, nothing pulled.
+            extra.update(build=[], pull=[], images_from=self.to_commit if target["release_exists"] else None,
                          previous_images={} if target["release_exists"] else release_log.images(
                              self.facts.get("records") or [], self.to_commit))
         return self.step("prepare", "prepare", **extra)

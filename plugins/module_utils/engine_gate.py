@@ -1,7 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026 berth.compose contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The engine's health gate: running + healthy + probes (health_gate), then the soak, in one call."""
+"""The engine's health gate: running + healthy + probes (health_gate), then the soak, in one call.
+
+One container reader (docker_state, the Docker SDK) serves the gate and the soak.
+"""
+import time
+
 from ansible_collections.berth.compose.plugins.module_utils import releases as rel
 from ansible_collections.berth.compose.plugins.module_utils.docker_state import (
     DockerState, DockerUnavailableError, ProjectNotFoundError, http_probe)
@@ -12,22 +17,38 @@ from ansible_collections.berth.compose.plugins.module_utils.health_gate import (
 POLL_SECONDS = 0.25
 # Without a soak, this many running sightings in a row (0.5 s) count as stable.
 STABLE_SIGHTINGS = 3
+SOAK_POLL_SECONDS = 0.5
+
+
+def soak_facts(states, services):
+    """container name -> what the soak compares, for the containers of ``services``."""
+    return dict((c.name, dict(id=c.id, service=c.service, restart_count=c.restart_count, status=c.status,
+                              health=c.health)) for c in states if c.service in services)
+
+
+def watch_soak(snapshot, services, seconds, interval=SOAK_POLL_SECONDS, clock=time.monotonic, sleep=time.sleep):
+    """Watch the containers of ``services`` for ``seconds``; the problems seen (empty: passed)."""
+    services = set(services)
+    before = soak_facts(snapshot(), services)
+    deadline = clock() + seconds
+    while True:
+        problems = rel.soak_problems(before, soak_facts(snapshot(), services))
+        if problems or clock() >= deadline:
+            return problems
+        sleep(min(interval, max(0.0, deadline - clock())))
 
 
 class Gate(object):
     """Gate the recreated services of one compose project; ``run`` returns a dict, never raises for a failed gate."""
 
-    def __init__(self, project, one_shot, probes, timeout, log_lines, docker="docker",
-                 connect=DockerState.connect, probe=http_probe, soak=rel.soak):
+    def __init__(self, project, one_shot, probes, timeout, log_lines, connect=DockerState.connect, probe=http_probe):
         self.project = project
         self.one_shot = list(one_shot)
         self.specs = [ProbeSpec.from_dict(p) for p in probes]
         self.timeout = float(timeout)
         self.log_lines = int(log_lines)
-        self.docker = docker
         self.connect = connect
         self.probe = probe
-        self.soak = soak
 
     def run(self, services, soak=0.0):
         try:
@@ -43,8 +64,13 @@ class Gate(object):
                      if v.ready_after is not None and not v.one_shot)
         result = dict(passed=gated.passed, msg=gated.msg, failed_services=gated.failed_services, ready=ready)
         if gated.passed and soak > 0 and services:
-            problems = self.soak(self.docker, self.project, set(services), float(soak))
+            try:
+                problems = watch_soak(lambda: state.snapshot(self.project), services, float(soak))
+            except DockerUnavailableError as exc:
+                problems = [str(exc)]
             if problems:
-                result.update(passed=False, soak_failed=True, failed_services=sorted(
-                    set(p.split(":", 1)[0] for p in problems)), msg="Soak failed: " + "; ".join(problems))
+                names = [p.split(":", 1)[0] for p in problems]
+                failed = [s for s in services if any("-%s-" % s in name for name in names)]
+                result.update(passed=False, soak_failed=True, failed_services=sorted(failed),
+                              msg="Soak failed: " + "; ".join(problems))
         return result

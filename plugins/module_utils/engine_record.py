@@ -3,7 +3,9 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What the engine tells: the plan, the release-log record, the summary and the failure message.
 
-One record builder for deploy and rollback (and the step durations), written once.
+One record builder for deploy and rollback (and the step durations), written once; reconcile and
+task records are the same shape, filled from what those runs know (:func:`reconcile_record`,
+:func:`task_record`).
 """
 import time
 
@@ -87,6 +89,31 @@ def record_for(run, outcome, serving, message=None, gate=None):
         hooks=list(plan.get("hooks", [])), gate=gate, outcome=outcome,
         started=release_log.iso_now(run.marks.started), duration_s=run.marks.duration(), steps=run.marks.steps(),
         operator=lock.get("operator"), pinned=run.kind == "rollback" and outcome == "ok", message=message)
+
+
+def reconcile_record(commit, record, outcome, drift_text, actions, from_commit, gate, started, now, operator,
+                     pinned):
+    """The ``kind: reconcile`` record: the recorded release ``commit`` (its log ``record``) brought back.
+
+    actions: what the repair did (build, pull, up, deferred); gate: the gate's result dict or None
+    (skipped); ``drift_text``: the message (what was wrong and what was done, never a value)."""
+    record = record or {}
+    return dict(
+        kind="reconcile", ref=record.get("ref"), from_commit=from_commit or None, to_commit=commit,
+        serving_commit=commit if outcome == "ok" else None,
+        services_built=list(actions.get("build") or []) + list(actions.get("pull") or []),
+        services_recreated=list(actions.get("up") or []), services_deferred=list(actions.get("deferred") or []),
+        images=dict(record.get("images") or {}),
+        gate=(dict(passed=bool(gate.get("passed")), services=list(gate.get("failed_services") or []))
+              if gate and "passed" in gate else "skipped"),
+        outcome=outcome, started=release_log.iso_now(started or now), duration_s=round(now - (started or now), 1),
+        operator=operator, pinned=pinned, message=drift_text)
+
+
+def task_record(ref, commit, outcome, started, seconds, operator, message):
+    """The ``kind: task`` record: no serving_commit, a task changes nothing that serves."""
+    return dict(kind="task", ref=ref, to_commit=commit, outcome=outcome, gate="skipped",
+                started=release_log.iso_now(started), duration_s=seconds, operator=operator, message=message)
 
 
 def summary_lines(run, record, message=None):

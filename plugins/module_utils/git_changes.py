@@ -15,6 +15,7 @@ import typing as t
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from ansible_collections.berth.compose.plugins.module_utils import names
 from ansible_collections.berth.compose.plugins.module_utils.change_rules import ChangedServicesError
 from ansible_collections.berth.compose.plugins.module_utils.host import CommandError
 from ansible_collections.berth.compose.plugins.module_utils.host import run as host_run
@@ -26,7 +27,7 @@ class GitError(ChangedServicesError, CommandError):
 
 # A ref refused before git sees it: a leading '-' (read as an option, `--upload-pack=...`),
 # whitespace or control characters, '..' (a range, never one commit) or nothing at all.
-_BAD_REF = re.compile(r"\A-|[\s\x00-\x1f\x7f]|\.\.")
+_BAD_REF = names.BAD_REF
 
 
 def check_ref(option, ref):

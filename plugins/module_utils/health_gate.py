@@ -66,10 +66,6 @@ class ProbeSpec:
     timeout: float = 5.0
     follow_redirects: bool = False
 
-    @property
-    def label(self):
-        return self.name or self.url
-
     @classmethod
     def from_dict(cls, data):
         """Validate and normalise a probe dict; raise ValueError with a clear message."""

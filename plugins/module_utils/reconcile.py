@@ -13,7 +13,9 @@ What counts as drift (each one a :class:`Drift` with the action that repairs it)
 * a service of the release has no container, a stopped one, one whose
   ``com.docker.compose.config-hash`` label differs from what ``docker compose config --hash``
   says for the release, or an unhealthy one -> create, start or recreate it;
-* an image the release runs is gone -> build it at the release's commit, or pull it.
+* an image the release runs is gone -> build it at the release's commit, or pull it;
+* a zero-downtime snippet (``<root>/.berth/upstreams/<service>.caddy``) names an address that
+  is not a running container of its service -> point it at the running ones again.
 
 Plain functions over plain data; the only I/O here is reading files for the fingerprint
 and the small state file. No Ansible imports.
@@ -139,6 +141,38 @@ def dry_run_recreates(output, project, service):
                 and any(pattern.match(word) for word in words)):
             return True
     return False
+
+
+def _host_of(address):
+    """The host part of ``ip:port`` (``[v6]:port`` too), without brackets."""
+    host = address.rsplit(":", 1)[0] if ":" in address else address
+    return host[1:-1] if host.startswith("[") and host.endswith("]") else host
+
+
+def snippet_drift(service, routed, running_ips):
+    """Drift of a zero-downtime snippet: it routes to an address no running container of ``service`` has.
+
+    routed: the ``ip:port`` addresses the snippet names (zero_downtime.parse_snippet); running_ips:
+    the addresses of the service's running containers. None when every routed address is one of
+    them (a snippet naming no address is left alone: nothing there is stale)."""
+    running = set(running_ips)
+    stray = [address for address in routed if _host_of(address) not in running]
+    if not stray:
+        return None
+    return Drift("upstream", service, "Caddy routes to %s, not a running container of it (running: %s)"
+                 % (", ".join(stray), ", ".join(sorted(running)) or "none"), "refresh")
+
+
+def drift_lines(drift):
+    """The drift in words, one line each (``subject: detail -> action``)."""
+    return ["%s: %s -> %s" % (d.subject, d.detail, d.action) for d in drift]
+
+
+def drift_diff(drift):
+    """The drift as Ansible's prepared diff."""
+    lines = ["%s %s: %s -> %s" % (d.kind, d.subject, d.detail, d.action) for d in drift]
+    return {"prepared": "reconcile would repair:\n" + "".join("  %s\n" % line for line in lines) if lines
+            else "nothing drifted\n"}
 
 
 def plan_actions(drift, buildable, guards_busy=()):

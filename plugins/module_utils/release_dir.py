@@ -19,7 +19,11 @@ from ansible_collections.berth.compose.plugins.module_utils import release_log
 from ansible_collections.berth.compose.plugins.module_utils import releases as rel
 from ansible_collections.berth.compose.plugins.module_utils import zero_downtime as zd
 from ansible_collections.berth.compose.plugins.module_utils import host
-from ansible_collections.berth.compose.plugins.module_utils.compose_cli import ComposeProject, render_config
+from ansible_collections.berth.compose.plugins.module_utils.compose_cli import (
+    ComposeProject, release_environment, render_config)
+from ansible_collections.berth.compose.plugins.module_utils.docker_state import DockerState, DockerUnavailableError
+from ansible_collections.berth.compose.plugins.module_utils.engine_gate import watch_soak
+from ansible_collections.berth.compose.plugins.module_utils.exposure import exposure_warnings
 
 # The release module's options and their defaults: the deployer fills the same dict.
 DEFAULTS = dict(
@@ -28,7 +32,7 @@ DEFAULTS = dict(
     min_free_mb=0, release_log=None, buildable=[], build=[], pull=[], images_from=None, previous_images={},
     commands=[], services=[], guards={}, pin=None, zero_downtime=[], caddy="caddy",
     caddyfile="/etc/caddy/Caddyfile", gate_timeout=120.0, drain_timeout=30.0, probe_path="/", seconds=5.0,
-    keep=5, protect=[], log_lines=20, docker="docker",
+    keep=5, protect=[], log_lines=20, docker="docker", caddy_sites=None,
 )
 
 
@@ -39,11 +43,6 @@ class StepFailed(Exception):
         super(StepFailed, self).__init__(msg)
         self.msg = msg
         self.extra = extra
-
-
-def release_environment(ref, commit):
-    """BERTH_REF, BERTH_COMMIT, BERTH_SHORT_SHA of a release: BERTH_REF is the ref it was deployed as."""
-    return rel.release_environment(ref or commit, commit)
 
 
 def read_release_ref(directory):
@@ -76,7 +75,7 @@ class ReleaseDir(object):
         return ComposeProject(
             name=p["project"], project_dir=directory,
             files=tuple(p["compose_files"]) + (rel.OVERRIDE,),
-            env_file=p["env_file"], environment=release_environment(ref or p["ref"], commit),
+            env_file=p["env_file"], environment=release_environment(commit, ref or p["ref"]),
             docker=p["docker"])
 
     def image_exists(self, ref):
@@ -149,7 +148,7 @@ class ReleaseDir(object):
         changed |= rel.ensure_env_link(directory, p["env_file"])
         changed |= rel.write_if_changed(os.path.join(directory, rel.OVERRIDE), rel.render_override(images))
         changed |= rel.write_if_changed(os.path.join(directory, rel.RELEASE_ENV), rel.render_release_env(
-            release_environment(p["ref"], commit)))
+            release_environment(commit, p["ref"])))
         project = self.compose(directory, commit)
         for args, services in ((["build"], build), (["pull", "--quiet", "--policy", "missing"], p["pull"])):
             if services:
@@ -214,7 +213,10 @@ class ReleaseDir(object):
                 result["problems"] = []
                 return
             self.fail("release directory %s is missing; run step=prepare first" % directory, result)
-        self.zero_downtime_model(directory, self.p["commit"], result, self.p["zero_downtime"])
+        model = self.zero_downtime_model(directory, self.p["commit"], result, self.p["zero_downtime"])
+        if self.p["caddy_sites"] is not None:
+            model = model or render_config(self.compose(directory, self.p["commit"]))
+            result["exposure"] = exposure_warnings(model, self.p["caddy_sites"])
 
     def sync_upstreams(self, model, services):
         """Point the snippets of services at their running containers; ({service: addresses}, changed)."""
@@ -333,7 +335,11 @@ class ReleaseDir(object):
         if self.check_mode or seconds <= 0 or not services:
             result["problems"] = []
             return
-        problems = rel.soak(self.p["docker"], self.p["project"], set(services), seconds)
+        try:
+            state = DockerState.connect()
+            problems = watch_soak(lambda: state.snapshot(self.p["project"]), services, seconds)
+        except DockerUnavailableError as exc:
+            self.fail(str(exc), result)
         result["problems"] = problems
         if problems:
             self.fail("Soak failed: " + "; ".join(problems), result)

@@ -23,8 +23,8 @@ import json
 import os
 import re
 import shutil
-import time
 
+from ansible_collections.berth.compose.plugins.module_utils import names
 from ansible_collections.berth.compose.plugins.module_utils import commands as cmd
 from ansible_collections.berth.compose.plugins.module_utils import host
 from ansible_collections.berth.compose.plugins.module_utils.atomic_file import atomic_write
@@ -49,12 +49,12 @@ class ReleaseError(host.CommandError):
 
 # ---------------------------------------------------------------- option checks
 
-FULL_SHA = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?\Z")
-PROJECT_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*\Z")
-SERVICE_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*\Z")
-BAD_REF = re.compile(r"\A-|[\s\x00-\x1f\x7f]|\.\.")
+FULL_SHA = names.FULL_SHA
+PROJECT_NAME = names.PROJECT_NAME
+SERVICE_NAME = names.SERVICE_NAME
+BAD_REF = names.BAD_REF
 SERVICE_LISTS = ("services", "buildable", "build", "pull", "zero_downtime", "one_shot")
-APP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z")
+APP_NAME = names.APP_NAME
 
 
 def _relative_problem(name, value):
@@ -160,15 +160,14 @@ class Layout(object):
         target = os.readlink(self.current)
         return os.path.normpath(os.path.join(self.root, target))
 
-    def current_commit(self, git="git"):
-        """Commit `current` serves: the release directory's name, or the legacy checkout's HEAD."""
+    def current_commit(self):
+        """Commit `current` serves: the name of the release directory it points at, or None."""
         target = self.current_dir()
         if target is None or not os.path.isdir(target):
             return None
         if os.path.dirname(target) == os.path.normpath(self.releases):
             return os.path.basename(target)
-        rc, out = run(cmd.rev_parse(target, git=git), check=False)
-        return out.strip() if rc == 0 else None
+        return None
 
 
 def switch_current(layout, commit):
@@ -215,21 +214,21 @@ def ssh_environment(layout, key, known_hosts):
     return dict(os.environ, GIT_SSH_COMMAND=command), changed
 
 
-def resolve(layout, ref, fetch=True, git="git", env=None):
+def resolve(layout, ref, fetch=True, env=None):
     """Fetch, then resolve ref to (commit, kind) with kind branch|tag|commit.
 
     Branches move fast-forward only: a remote branch that was rewritten is rejected by
     the fetch (no `+` in the refspec), and deploying that branch then fails."""
     rejected = []
     if fetch:
-        rc, out = run(cmd.fetch(layout.repo, git=git), check=False, env=env)
+        rc, out = run(cmd.fetch(layout.repo), check=False, env=env)
         if rc != 0:
             rejected = [line for line in out.splitlines() if "[rejected]" in line]
             if not rejected:
                 raise ReleaseError("git fetch failed in %s: %s" % (layout.repo, tail(out, 10)), out)
     candidates = [("branch", "refs/remotes/origin/%s" % ref), ("tag", "refs/tags/%s" % ref), ("commit", ref)]
     for kind, name in candidates:
-        rc, out = run(cmd.verify_commit(layout.repo, name, git=git), check=False)
+        rc, out = run(cmd.verify_commit(layout.repo, name), check=False)
         if rc == 0:
             if kind == "branch" and any(" %s " % ref in line or line.endswith("origin/" + ref) for line in rejected):
                 raise ReleaseError("branch %s was rewritten on the remote (not a fast-forward); deploy a sha or tag "
@@ -239,27 +238,27 @@ def resolve(layout, ref, fetch=True, git="git", env=None):
                        % (ref, layout.repo))
 
 
-def ensure_worktree(layout, commit, git="git"):
+def ensure_worktree(layout, commit):
     """releases/<commit> as a detached worktree at commit; returns True when it was (re)made."""
     path = layout.release_dir(commit)
     if os.path.isdir(path):
-        rc, out = run(cmd.rev_parse(path, git=git), check=False)
+        rc, out = run(cmd.rev_parse(path), check=False)
         if rc == 0 and out.strip() == commit:
             return False
         # Left half-made by a killed deploy: start it again.
-        run(cmd.worktree_remove(layout.repo, path, git=git), check=False)
+        run(cmd.worktree_remove(layout.repo, path), check=False)
         shutil.rmtree(path, ignore_errors=True)
-    run(cmd.worktree_prune(layout.repo, git=git), check=False)
+    run(cmd.worktree_prune(layout.repo), check=False)
     os.makedirs(layout.releases, exist_ok=True)
-    run(cmd.worktree_add(layout.repo, path, commit, git=git))
+    run(cmd.worktree_add(layout.repo, path, commit))
     return True
 
 
-def remove_worktree(layout, commit, git="git"):
+def remove_worktree(layout, commit):
     path = layout.release_dir(commit)
-    run(cmd.worktree_remove(layout.repo, path, git=git), check=False)
+    run(cmd.worktree_remove(layout.repo, path), check=False)
     shutil.rmtree(path, ignore_errors=True)
-    run(cmd.worktree_prune(layout.repo, git=git), check=False)
+    run(cmd.worktree_prune(layout.repo), check=False)
 
 
 # ---------------------------------------------------------------- image map
@@ -318,10 +317,6 @@ def parse_override(text):
     return images
 
 
-def release_environment(ref, commit):
-    return {"BERTH_REF": ref, "BERTH_COMMIT": commit, "BERTH_SHORT_SHA": short_sha(commit)}
-
-
 def render_release_env(environment):
     return "".join("%s=%s\n" % (k, environment[k]) for k in sorted(environment))
 
@@ -362,13 +357,6 @@ def ensure_env_link(release_dir, env_file):
 
 
 # ---------------------------------------------------------------- compose command
-
-def compose_argv(docker, project, project_dir, files, env_files):
-    """The one compose command line of a release; the app unit runs the same one from `current`."""
-    return cmd.compose(project, project_dir, list(files) + [OVERRIDE], env_files, docker=docker)
-
-
-# ---------------------------------------------------------------- retention
 
 def prune_plan(releases, keep, protected):
     """Release commits to remove: all but the newest `keep` and the protected ones.
@@ -414,37 +402,6 @@ def soak_problems(before, after):
     return problems
 
 
-def container_states(docker, project, services):
-    """name -> state of the project's service containers (one-off `run` containers excluded)."""
-    ids = run(cmd.ps(project, docker=docker))[1].split()
-    if not ids:
-        return {}
-    raw = run(cmd.inspect(ids, docker=docker))[1]
-    states = {}
-    for item in json.loads(raw):
-        labels = (item.get("Config") or {}).get("Labels") or {}
-        if labels.get(LABEL_ONEOFF) == "True" or labels.get(LABEL_SERVICE) not in services:
-            continue
-        state = item.get("State") or {}
-        states[item["Name"].lstrip("/")] = {
-            "id": item["Id"], "service": labels.get(LABEL_SERVICE), "image": item.get("Image"),
-            "restart_count": item.get("RestartCount", 0), "status": state.get("Status"),
-            "health": (state.get("Health") or {}).get("Status")}
-    return states
-
-
-def soak(docker, project, services, seconds, interval=1.0, clock=time.monotonic, sleep=time.sleep):
-    """Watch the services' containers for `seconds`; return the problems seen (empty: passed)."""
-    before = container_states(docker, project, services)
-    deadline = clock() + seconds
-    while True:
-        after = container_states(docker, project, services)
-        problems = soak_problems(before, after)
-        if problems or clock() >= deadline:
-            return problems
-        sleep(interval)
-
-
 # ---------------------------------------------------------------- preflight
 
 def env_keys(text):
@@ -473,7 +430,7 @@ def free_mb(path):
     return stat.f_bavail * stat.f_frsize // (1024 * 1024)
 
 
-def git_show(layout, commit, path, git="git"):
+def git_show(layout, commit, path):
     """File content at commit, or None when the commit has no such file."""
-    rc, out = run(cmd.show(layout.repo, commit, path, git=git), check=False)
+    rc, out = run(cmd.show(layout.repo, commit, path), check=False)
     return out if rc == 0 else None

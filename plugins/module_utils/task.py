@@ -1,18 +1,29 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026 berth.compose contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""One-off commands in the app's environment (``task.yml``): the pure parts.
+"""One-off commands in the app's environment (``task.yml``): what the ``berth.compose.task`` module runs.
 
-Pure logic for the ``berth.compose.task`` module; no Ansible imports. The command line
-itself is built by :mod:`compose_cli` (the same ``-p``/``--project-directory``/``-f``/
-``--env-file`` line the boot unit and every deploy step use).
+:class:`Task` is the whole run in one process: it takes the deploy lock (held by this process,
+like the release engine's: for the whole run when attached, only while it starts when
+detached), resolves the release ``current`` points at, runs the command with that release's
+compose project (:meth:`ReleaseDir.compose`, the one factory), and appends its ``kind: task``
+record (:func:`engine_record.task_record`). The functions below are its pure parts. No
+Ansible imports.
 """
 
+import os
 import re
 import secrets
+import socket
 import time
 
+from ansible_collections.berth.compose.plugins.module_utils import deploy_lock
 from ansible_collections.berth.compose.plugins.module_utils import host
+from ansible_collections.berth.compose.plugins.module_utils import release_log
+from ansible_collections.berth.compose.plugins.module_utils import releases as rel
+from ansible_collections.berth.compose.plugins.module_utils.compose_cli import run as compose_run
+from ansible_collections.berth.compose.plugins.module_utils.engine_record import task_record
+from ansible_collections.berth.compose.plugins.module_utils.release_dir import ReleaseDir, read_release_ref
 
 # What Compose accepts as a service name.
 SERVICE_RE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*\Z")
@@ -97,5 +108,108 @@ def tail(text, lines):
     return host.tail(text, lines or None)
 
 
-__all__ = ["TASK_LABEL", "TaskError", "check_service", "command_argv", "container_name", "follow_hint",
-           "parse_release_env", "run_args", "tail"]
+def record_message(service, argv, detach, container, exit_code):
+    """The record's message: the service, the command and how it ended (keep secrets out of cmd)."""
+    how = "(detached as %s)" % container if detach else "(exit %s)" % exit_code
+    return "%s: %s %s" % (service, " ".join(argv), how)
+
+
+class Task(object):
+    """One task run (``params``: the module's options); :meth:`run` returns the module's result."""
+
+    def __init__(self, params, check_mode=False, clock=time.time):
+        self.p = params
+        self.check_mode = check_mode
+        self.clock = clock
+        self.layout = rel.Layout(params["root"])
+        self.lock_path = os.path.join(self.layout.state, "deploy.lock")
+        self.log_path = os.path.join(params["root"], "releases.jsonl")
+
+    def run(self, result):
+        try:
+            self._run(result)
+        except TaskError as exc:
+            result.update(failed=True, msg=str(exc))
+        return result
+
+    def _run(self, result):
+        p = self.p
+        try:
+            argv = command_argv(p["command"])
+        except TaskError as exc:
+            raise TaskError("Refusing the task, nothing ran: %s" % exc)
+        directory, commit = self.layout.current_dir(), self.layout.current_commit()
+        if not directory or not commit:
+            raise TaskError("No release serves yet under %s (current is missing): deploy first" % p["root"])
+        ref = read_release_ref(directory) or commit
+        release = ReleaseDir(dict(root=p["root"], project=p["project"], compose_files=p["compose_files"],
+                                  env_file=p["env_file"], docker=p["docker"], commit=commit, ref=ref))
+        project = release.compose(directory, commit, ref)
+        result.update(commit=commit, ref=ref, release_dir=directory, argv=argv)
+        hold = deploy_lock.ProcessHold(self.lock_path)
+        lock = self._lock(hold, result)
+        try:
+            self._in_lock(result, project, argv, lock)
+        finally:
+            if lock is not None and not self.check_mode:
+                try:
+                    deploy_lock.release(self.lock_path, token=lock.token)
+                except (deploy_lock.LockError, OSError) as exc:
+                    result.setdefault("warnings", []).append(str(exc))
+                finally:
+                    hold.drop()
+
+    def _lock(self, hold, result):
+        p = self.p
+        try:
+            lock = deploy_lock.acquire(
+                self.lock_path, owner="task %s" % p["service"], operator=p["operator"] or deploy_lock.default_operator(),
+                controller=p["controller"] or socket.gethostname(), pid=os.getpid(), ttl=p["lock_ttl"],
+                wait=p["lock_wait"], force=p["force_unlock"], check_mode=self.check_mode,
+                hold=None if self.check_mode else hold)
+        except (deploy_lock.LockError, OSError) as exc:
+            raise TaskError("Refusing the task, nothing ran: %s" % exc)
+        result.setdefault("warnings", []).extend(lock.warnings)
+        return lock
+
+    def _in_lock(self, result, project, argv, lock):
+        p = self.p
+        try:
+            services = compose_run(project, ["config", "--services"]).stdout.decode("utf-8", "replace").split()
+            check_service(p["service"], services)
+        except (host.CommandError, TaskError) as exc:
+            raise TaskError("Refusing the task, nothing ran: %s" % exc)
+        name = container_name(p["project"], p["service"])
+        result["container"] = name
+        if self.check_mode:
+            return
+        started = self.clock()
+        began = time.monotonic()
+        try:
+            done = host.run(project.argv(*run_args(p["service"], argv, name, p["detach"])), env=project.process_env(),
+                            timeout=p["timeout"] or None, check=False)
+            code, out = done.rc, done.out
+        except host.CommandError as exc:
+            if exc.timeout is None:
+                raise TaskError("cannot run %s: %s" % (p["docker"], exc))
+            host.run([p["docker"], "rm", "-f", name], check=False)
+            code, out = 124, exc.output + "\n[stopped after %d s]" % p["timeout"]
+        result.update(changed=True, seconds=round(time.monotonic() - began, 1))
+        if p["detach"]:
+            if code != 0:
+                raise TaskError("The task did not start (exit %d): %s" % (code, tail(out, 20)))
+            result.update(follow=follow_hint(name), output=out.strip())
+        else:
+            result.update(exit_code=code, output=tail(out, p["log_lines"]))
+        record = task_record(result["ref"], result["commit"], "ok" if p["detach"] or code == 0 else "failed", started,
+                             result["seconds"], (lock.lock or {}).get("operator"),
+                             record_message(p["service"], argv, p["detach"], name, code))
+        try:
+            result["record"] = release_log.prepare_record(record)
+            release_log.append_record(self.log_path, release_log.encode(result["record"]))
+        except (release_log.ReleaseLogError, OSError) as exc:
+            raise TaskError("the task ran, but recording it in %s failed: %s" % (self.log_path, exc))
+
+
+__all__ = ["TASK_LABEL", "Task", "TaskError", "check_service", "command_argv", "container_name", "follow_hint",
+           "parse_release_env", "record_message", "run_args", "tail"]

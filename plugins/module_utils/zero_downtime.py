@@ -28,16 +28,15 @@ Pure functions first (unit-tested), then the few that run docker and caddy.
 """
 import json
 import os
-import re
-import socket
 import time
-import urllib.error
-import urllib.request
 
+from ansible_collections.berth.compose.plugins.module_utils import names
 from ansible_collections.berth.compose.plugins.module_utils import commands as cmd
 from ansible_collections.berth.compose.plugins.module_utils import releases as rel
+from ansible_collections.berth.compose.plugins.module_utils.docker_state import http_probe
+from ansible_collections.berth.compose.plugins.module_utils.health_gate import ProbeSpec
 
-SERVICE_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+SERVICE_NAME = names.SERVICE_NAME
 UPSTREAMS_DIR = os.path.join(".berth", "upstreams")
 SNIPPET_HEADER = "# Written by berth.compose on every cutover: the containers of %s that Caddy routes to."
 # Inside reverse_proxy: the first healthy upstream, so a list of one or two is used in order.
@@ -250,20 +249,10 @@ def inspect_service(docker, project, service):
 
 
 def http_status(ip, port, path, timeout=2.0):
-    """Status of GET http://ip:port/path (no redirects followed), None when nothing answers."""
-    request = urllib.request.Request("http://%s:%d%s" % (ip, port, path), method="GET")
-    try:
-        with urllib.request.build_opener(_NoRedirect).open(request, timeout=timeout) as response:
-            return response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
-    except (urllib.error.URLError, socket.error, ValueError):
-        return None
+    """Status of GET http://ip:port/path (no redirects followed), None when nothing answers.
 
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
+    The gate's one HTTP probe (docker_state.http_probe) makes the request."""
+    return http_probe(ProbeSpec(url="http://%s:%d%s" % (ip, port, path), timeout=timeout)).status
 
 
 def reload_caddy(caddy, caddyfile):

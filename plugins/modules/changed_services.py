@@ -112,9 +112,6 @@ options:
       recreate:
         description: Services to recreate without a build - a list, a comma string or C(all).
         type: raw
-      restart:
-        description: Renamed to O(rules[].recreate); a rule that still uses it fails with a message saying so.
-        type: raw
       full:
         description: The path needs a full deploy.
         type: bool
@@ -321,7 +318,6 @@ RULE_SPEC = dict(
     exclude=dict(type="raw"),
     build=dict(type="raw"),
     recreate=dict(type="raw"),
-    restart=dict(type="raw"),
     full=dict(type="bool", default=False),
     hooks=dict(type="raw"),
     ignore=dict(type="bool", default=False),

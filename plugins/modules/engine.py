@@ -126,6 +126,12 @@ options:
     description: Caddyfile reloaded on a zero-downtime cutover.
     type: path
     default: /etc/caddy/Caddyfile
+  caddy_sites:
+    description: The Caddy sites (C(caddy_sites)); a port published on all addresses that no site fronts is warned
+      about.
+    type: list
+    elements: dict
+    default: []
   probes:
     description: HTTP probes of the gate (see M(berth.compose.health_gate) O(probes)).
     type: list
@@ -249,6 +255,7 @@ ARGUMENT_SPEC = dict(
     restart_guards=dict(type="dict", default={}),
     zero_downtime=dict(type="list", elements="str", default=[]),
     caddyfile=dict(type="path", default="/etc/caddy/Caddyfile"),
+    caddy_sites=dict(type="list", elements="dict", default=[]),
     probes=dict(type="list", elements="dict", default=[]),
     health_timeout=dict(type="float", default=120),
     gate_soak=dict(type="float", default=5),

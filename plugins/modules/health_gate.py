@@ -303,6 +303,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.berth.compose.plugins.module_utils import names
 from ansible_collections.berth.compose.plugins.module_utils.docker_state import (
     DockerState, DockerUnavailableError, ProjectNotFoundError, http_probe)
 from ansible_collections.berth.compose.plugins.module_utils.health_gate import (
@@ -340,7 +341,7 @@ def validate(params):
     problems = []
     if not params["project"].strip():
         problems.append("project must not be empty")
-    elif not re.match(r"^[a-z0-9][a-z0-9_-]*$", params["project"]):
+    elif not names.is_project(params["project"]):
         problems.append("project %r: allowed are lowercase letters, digits, '_' and '-', starting with a letter "
                         "or digit (a compose project name)" % params["project"])
     host = params["docker_host"]

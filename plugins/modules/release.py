@@ -6,51 +6,27 @@
 DOCUMENTATION = r"""
 ---
 module: release
-short_description: One step of a release on the host - preflight, prepare and build, run one-shots, cut over, soak, prune
+short_description: One step of a release on the host - preflight, prepare, run, check, cutover, upstreams, soak, prune
 version_added: 0.1.0
 author:
   - berth.compose contributors (@berth-compose)
 description:
-  - The engine behind C(deploy.yml), C(rollback.yml) and provision's first release. Each O(step) is one named
-    step of the deploy story; the playbooks call them in order.
-  - "Layout under O(root): C(repo/) the one git clone; C(releases/<full sha>/) a C(git worktree add --detach) per
-    release, with C(.env) linked to O(env_file), C(.berth/images.yml) (a compose override naming the image of every
-    build service) and C(.berth/release.env) (C(BERTH_REF), C(BERTH_COMMIT), C(BERTH_SHORT_SHA));
-    C(current) a symlink to the release that serves, replaced atomically (rename of a new symlink)."
-  - "Images are named C(<project>-<service>:<first 12 hex digits of the commit that built them>). A release that
-    does not rebuild a service runs the image the previous release ran, so a rollback to a retained release builds
-    nothing."
-  - "Every compose command is C(docker compose -p <project> --project-directory <dir> -f <dir>/<file>...
-    -f <dir>/.berth/images.yml --env-file <env_file>) with the release variables in its environment; C(<dir>) is the
-    release directory before cutover and C(<root>/current) after, exactly what the app's systemd unit runs at boot
-    (it reads C(.berth/release.env) through C(EnvironmentFile=)), so a boot or a later C(up) recreates nothing."
-  - "O(step=preflight): C(git fetch) in C(repo/) (branches fast-forward only: a rewritten remote branch is refused),
-    resolves O(ref) to a commit, audits the env file against the env template at that commit (missing keys are
-    named, values never shown) and checks free disk. Changes nothing the app reads; C(changed) only when the fetch
-    brought new refs."
-  - "O(step=prepare): makes C(releases/<commit>) and its C(.berth) files, then builds the services in O(build) plus
-    any build service whose image is gone, and pulls O(pull). Nothing running changes."
-  - "O(step=run): runs O(commands) in order (C(docker compose run --rm --no-deps) in the new release, or C(exec) in
-    the running container); stops at the first failure and fails with its last O(log_lines) lines."
-  - "O(step=cutover): runs the O(guards) of the services about to be recreated (busy ones are waited for, then
-    deferred or failed), switches C(current) to the release, then C(up -d --no-deps --no-build --force-recreate)
-    exactly O(services) minus the deferred ones. Other containers keep their IDs."
-  - "O(step=cutover) with O(zero_downtime): each of those services is cut over without a gap instead - a new
-    container beside the old (C(up --no-recreate --scale <service>=2)), gated directly (running, healthcheck healthy,
-    an HTTP answer below 500 from C(http://<container ip>:<port><probe_path>)), then Caddy's upstreams snippet
-    C(<root>/.berth/upstreams/<service>.caddy) names it and Caddy reloads gracefully, the old container is drained
-    (no connection left from Caddy, at most O(drain_timeout) seconds) and stopped with its own C(stop_grace_period).
-    A new container that fails its gate is removed, the old one keeps serving, C(current) is switched back, and the
-    step fails. After a plain recreate, the snippets of services that have one are brought up to date too."
-  - "O(step=check): in the release directory of O(commit), checks that the services in O(zero_downtime) can run
-    two containers side by side (no fixed host port, no C(container_name), one container port for Caddy) and fails
-    naming each service and how to fix its compose file. Changes nothing."
-  - "O(step=upstreams): points each snippet of O(zero_downtime) at the running containers of its service and
-    reloads Caddy when one changed (the first start, a reboot that gave containers new addresses, reconcile)."
-  - "O(step=soak): watches the containers of O(services) for O(seconds); fails when one restarts, exits, turns
-    unhealthy or is replaced."
-  - "O(step=prune): removes release directories beyond the newest O(keep), never those in O(protect) nor the current
-    one, and the images only they ran, never one a container uses."
+  - Runs one step of the release of a commit under O(root). M(berth.compose.engine) runs the same steps in one
+    process for a deploy or a rollback; provision's first release and the boot refresh of upstream snippets call
+    them one at a time.
+  - "Layout: C(repo/) the clone; C(releases/<sha>/) a worktree per release with C(.berth/images.yml) and
+    C(.berth/release.env); C(current) the release that serves."
+  - O(step=preflight) fetches, resolves O(ref), audits the env file and checks free disk.
+  - O(step=prepare) makes the release directory and builds O(build) (and any missing image), pulls O(pull).
+  - O(step=run) runs O(commands) in order and stops at the first failure.
+  - O(step=check) checks that O(zero_downtime) services can run side by side; with O(caddy_sites), warns about
+    ports published around Caddy.
+  - O(step=cutover) runs the restart guards, switches C(current) and recreates O(services), without a gap for
+    O(zero_downtime) services.
+  - O(step=upstreams) points the upstream snippets at the running containers and reloads Caddy when one changed.
+  - O(step=soak) fails when a container of O(services) restarts, exits or turns unhealthy within O(seconds).
+  - O(step=prune) removes release directories beyond O(keep) and the images only they ran.
+  - How and why (image names, the compose command line, zero-downtime cutover) is in C(docs/decisions.md).
 options:
   step:
     description: The step to run (see above).
@@ -230,6 +206,12 @@ options:
     description: The docker CLI.
     type: str
     default: docker
+  caddy_sites:
+    description:
+      - With O(step=check), the Caddy sites (C(caddy_sites)); each port the release publishes on all addresses is
+        warned about, and whether Caddy fronts it.
+    type: list
+    elements: dict
 extends_documentation_fragment:
   - berth.compose.attributes
 attributes:
@@ -381,6 +363,11 @@ deferred:
   type: list
   elements: str
   sample: [worker]
+exposure:
+  description: With O(step=check) and O(caddy_sites), the warnings about published ports (also shown as warnings).
+  returned: step=check with caddy_sites
+  type: list
+  elements: str
 problems:
   description:
     - With O(step=soak), what went wrong during the soak.
@@ -448,6 +435,7 @@ def main():
             protect=dict(type="list", elements="str", default=[]),
             log_lines=dict(type="int", default=20),
             docker=dict(type="str", default="docker"),
+            caddy_sites=dict(type="list", elements="dict"),
         ),
         required_if=[
             ("step", "prepare", ("commit", "project", "env_file")),
@@ -470,6 +458,8 @@ def main():
         release.step(p["step"], result)
     except StepFailed as exc:
         module.fail_json(msg=exc.msg, **exc.extra)
+    for warning in result.get("exposure") or []:
+        module.warn(warning)
     module.exit_json(**result)
 
 

@@ -11,17 +11,17 @@ version_added: 0.1.0
 author:
   - berth.compose contributors (@berth-compose)
 description:
-  - The engine behind C(task.yml). Reads the release C(<root>/current) points at, checks that O(service) is one of
-    its services (C(docker compose config --services)) and that O(command) is usable, then runs
-    C(docker compose run --no-deps --name <unique> --label berth.compose.task=<service> <service> <argv>) with the
-    release's own compose line - the release directory, its C(.berth/images.yml) (the image each service runs), the
-    env file, and C(BERTH_REF), C(BERTH_COMMIT), C(BERTH_SHORT_SHA) - exactly what its services run with.
-  - Attached (the default) it adds C(--rm -T), waits for the end and returns the exit code and the output; a non-zero
-    exit is returned in RV(exit_code), not a failure (the playbook records it first).
-  - With O(detach=true) it adds C(-d) and no C(--rm) - the container runs outside the services' lifecycle (a deploy
-    or C(compose up) leaves one-off containers alone, and no gate watches them), and its logs and exit code stay
-    readable after it ends - and returns the container's name and how to follow it.
-  - Nothing starts when the service or the command is refused, or when no release serves yet.
+  - Runs O(command) in a new container of O(service) of the release C(<root>/current) points at, with that
+    release's compose project (its C(.berth/images.yml), the env file, C(BERTH_REF), C(BERTH_COMMIT),
+    C(BERTH_SHORT_SHA)) - C(docker compose run --no-deps --name <unique> --label berth.compose.task=<service>).
+  - Takes the deploy lock C(<root>/.berth/deploy.lock), held by this process - for the whole run when attached, only
+    while it starts when detached.
+  - Attached (the default) it adds C(--rm -T) and returns the exit code and the output; a non-zero exit is returned
+    in RV(exit_code), not a failure. With O(detach=true) it adds C(-d) and no C(--rm), and returns the container's
+    name and how to follow it.
+  - Appends one C(kind=task) record to C(<root>/releases.jsonl) (not in check mode) and returns it in RV(record).
+  - Nothing starts when the service or the command is refused, the lock is held, or no release serves yet.
+  - Design and reasons are in C(docs/decisions.md) of the collection.
 options:
   root:
     description: The app root (C(berth_app_root)).
@@ -61,6 +61,24 @@ options:
     description: Seconds an attached command may run before it is stopped and reported as failed (V(0) - no limit).
     type: int
     default: 0
+  lock_wait:
+    description: Seconds to wait for a held deploy lock.
+    type: int
+    default: 60
+  lock_ttl:
+    description: Seconds after which lock holders that do not hold it by process count as stale.
+    type: int
+    default: 1800
+  force_unlock:
+    description: Take the deploy lock even when it is held.
+    type: bool
+    default: false
+  operator:
+    description: Who runs the task, for the lock and the record.
+    type: str
+  controller:
+    description: Where the task runs from, for the lock message.
+    type: str
   docker:
     description: The docker CLI.
     type: str
@@ -70,7 +88,7 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    description: Resolves the release and checks the service and the command; runs nothing.
+    description: Resolves the release and checks the service and the command; runs and records nothing.
   diff_mode:
     support: none
     description: A task changes no file; the result says what ran.
@@ -79,7 +97,7 @@ requirements:
 notes:
   - Run it as the deploy user (member of the C(docker) group).
 seealso:
-  - module: berth.compose.release
+  - module: berth.compose.engine
   - module: berth.compose.release_log
 """
 
@@ -152,91 +170,55 @@ follow:
   returned: success
   type: str
   sample: "follow its output: docker logs -f shop-task-api-20261123T180000Z-3fa2; ..."
+record:
+  description: The C(kind=task) release-log record written.
+  returned: success, not in check mode
+  type: dict
+  sample: {kind: task, outcome: ok}
 """
-
-import os
-import subprocess
-import time
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.berth.compose.plugins.module_utils import releases as rel
 from ansible_collections.berth.compose.plugins.module_utils import task as tk
-from ansible_collections.berth.compose.plugins.module_utils.compose_cli import (
-    ComposeCliError, ComposeProject, release_environment, run as compose_run)
+
+ARGUMENT_SPEC = dict(
+    root=dict(type="path", required=True),
+    project=dict(type="str", required=True),
+    compose_files=dict(type="list", elements="str", default=["compose.yaml"]),
+    env_file=dict(type="path", required=True),
+    service=dict(type="str", required=True),
+    command=dict(type="raw", required=True),
+    detach=dict(type="bool", default=False),
+    log_lines=dict(type="int", default=0),
+    timeout=dict(type="int", default=0),
+    lock_wait=dict(type="int", default=60),
+    lock_ttl=dict(type="int", default=1800),
+    force_unlock=dict(type="bool", default=False),
+    operator=dict(type="str"),
+    controller=dict(type="str"),
+    docker=dict(type="str", default="docker"),
+)
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            root=dict(type="path", required=True),
-            project=dict(type="str", required=True),
-            compose_files=dict(type="list", elements="str", default=["compose.yaml"]),
-            env_file=dict(type="path", required=True),
-            service=dict(type="str", required=True),
-            command=dict(type="raw", required=True),
-            detach=dict(type="bool", default=False),
-            log_lines=dict(type="int", default=0),
-            timeout=dict(type="int", default=0),
-            docker=dict(type="str", default="docker"),
-        ),
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     p = module.params
-    layout = rel.Layout(p["root"])
     result = dict(changed=False, exit_code=None, output="", container=None, follow=None, seconds=0.0)
     problems = rel.option_problems(p)
     if not rel.SERVICE_NAME.match(p["service"]):
         problems.append("service %r is not a Compose service name (letters, digits, '_', '.', '-')" % p["service"])
+    for name in ("lock_wait", "lock_ttl"):
+        if p[name] < 0:
+            problems.append("%s must be 0 or more, got %d" % (name, p[name]))
     if problems:
         module.fail_json(msg="Refusing the task, nothing ran: %s" % "; ".join(problems), **result)
-    try:
-        argv = tk.command_argv(p["command"])
-    except tk.TaskError as exc:
-        module.fail_json(msg="Refusing the task, nothing ran: %s" % exc, **result)
-    directory = layout.current_dir()
-    commit = layout.current_commit()
-    if not directory or not commit:
-        module.fail_json(msg="No release serves yet under %s (current is missing): deploy first" % p["root"], **result)
-    try:
-        with open(os.path.join(directory, rel.RELEASE_ENV)) as handle:
-            ref = tk.parse_release_env(handle.read()).get("BERTH_REF") or commit
-    except (IOError, OSError):
-        ref = commit
-    files = list(p["compose_files"])
-    if os.path.exists(os.path.join(directory, rel.OVERRIDE)):
-        files.append(rel.OVERRIDE)
-    project = ComposeProject(name=p["project"], project_dir=directory, files=tuple(files), env_file=p["env_file"],
-                             environment=release_environment(commit, ref), docker=p["docker"])
-    result.update(commit=commit, ref=ref, release_dir=directory, argv=argv)
-    try:
-        services = compose_run(project, ["config", "--services"]).stdout.decode("utf-8", "replace").split()
-        tk.check_service(p["service"], services)
-    except (ComposeCliError, tk.TaskError) as exc:
-        module.fail_json(msg="Refusing the task, nothing ran: %s" % exc, **result)
-    name = tk.container_name(p["project"], p["service"])
-    result["container"] = name
-    if module.check_mode:
-        module.exit_json(**result)
-    command = project.argv(*tk.run_args(p["service"], argv, name, p["detach"]))
-    started = time.monotonic()
-    try:
-        proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=project.process_env(),
-                              timeout=p["timeout"] or None, check=False)
-        rc, out = proc.returncode, proc.stdout.decode("utf-8", "replace")
-    except subprocess.TimeoutExpired as exc:
-        subprocess.run([p["docker"], "rm", "-f", name], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False)
-        rc, out = 124, (exc.output or b"").decode("utf-8", "replace") + "\n[stopped after %d s]" % p["timeout"]
-    except OSError as exc:
-        module.fail_json(msg="cannot run %s: %s" % (p["docker"], exc), **result)
-    result.update(changed=True, seconds=round(time.monotonic() - started, 1))
-    if p["detach"]:
-        if rc != 0:
-            module.fail_json(msg="The task did not start (exit %d): %s" % (rc, tk.tail(out, 20)), **result)
-        result.update(follow=tk.follow_hint(name), output=out.strip())
-    else:
-        result.update(exit_code=rc, output=tk.tail(out, p["log_lines"]))
-    module.exit_json(**result)
+    outcome = tk.Task(p, check_mode=module.check_mode).run(result)
+    for warning in outcome.pop("warnings", None) or []:
+        module.warn(warning)
+    if outcome.pop("failed", False):
+        module.fail_json(**outcome)
+    module.exit_json(**outcome)
 
 
 if __name__ == "__main__":

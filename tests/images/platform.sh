@@ -50,7 +50,9 @@ ensure_engine() {
   fi
   if ! docker info >/dev/null 2>&1; then
     log "starting dockerd (log: /var/log/berth-dockerd.log)"
-    nohup dockerd >/var/log/berth-dockerd.log 2>&1 &
+    # A session of its own: the engine must outlive the shell (and process group) that started it,
+    # or the end of that job takes every VM container down with it.
+    setsid nohup dockerd >/var/log/berth-dockerd.log 2>&1 < /dev/null &
   fi
   for _ in $(seq 1 60); do
     docker info >/dev/null 2>&1 && { log "Docker engine is up"; return; }

@@ -43,8 +43,8 @@ def test_rule_errors_name_the_rule():
         parse([{"paths": "a", "build": "web"}, {"name": "docs", "paths": "docs/**"}])
 
 
-def test_restart_is_rejected_with_the_new_name():
-    with pytest.raises(RuleError, match=r"rule 1: the action 'restart' is now called 'recreate'"):
+def test_an_unknown_action_is_rejected_naming_the_allowed_keys():
+    with pytest.raises(RuleError, match=r"rule 1: unknown key\(s\) restart; allowed: .*recreate"):
         parse([{"paths": "a", "restart": "web"}])
 
 

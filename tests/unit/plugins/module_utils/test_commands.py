@@ -6,7 +6,6 @@
 import pytest
 
 from ansible_collections.berth.compose.plugins.module_utils import commands as cmd
-from ansible_collections.berth.compose.plugins.module_utils import releases as rel
 from ansible_collections.berth.compose.plugins.module_utils import zero_downtime as zd
 from ansible_collections.berth.compose.plugins.module_utils.compose_cli import ComposeProject
 
@@ -31,11 +30,9 @@ def test_compose_keeps_absolute_files_and_takes_one_env_file_or_none():
     assert cmd.compose("p", "/d", None, None) == ["docker", "compose", "-p", "p", "--project-directory", "/d"]
 
 
-def test_compose_project_and_release_use_the_one_builder():
+def test_compose_project_uses_the_one_builder():
     project = ComposeProject(name="shop", project_dir=DIR, files=("compose.yaml",), env_file="/opt/shop/shared/.env")
     assert project.argv("ps", 1) == BASE + ["ps", "1"]
-    assert rel.compose_argv("docker", "shop", DIR, ["compose.yaml"], ["/opt/shop/shared/.env"]) == BASE[:8] + [
-        "-f", DIR + "/.berth/images.yml", "--env-file", "/opt/shop/shared/.env"]
 
 
 def test_up_defaults_recreate_exactly_the_services_and_nothing_else():

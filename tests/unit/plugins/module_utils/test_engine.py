@@ -17,6 +17,8 @@ import pytest
 from ansible_collections.berth.compose.plugins.module_utils import deploy_lock as dl
 from ansible_collections.berth.compose.plugins.module_utils.compose_cli import ComposeProject
 from ansible_collections.berth.compose.plugins.module_utils.deployer import Deployer, hook_steps
+from ansible_collections.berth.compose.plugins.module_utils.engine_gate import Gate, watch_soak
+from ansible_collections.berth.compose.plugins.module_utils.health_gate import ContainerState
 from ansible_collections.berth.compose.plugins.module_utils.engine_record import (
     Marks, failure_message, plan_lines, record_for, summary_lines)
 
@@ -32,7 +34,7 @@ def params(root, **extra):
              compose_files=["compose.yaml"], env_file=str(root) + "/shared/.env", env_template=".env.example",
              env_optional=[], min_free_mb=0, repo_ssh_key=None, repo_known_hosts=None, change_rules=[],
              unclaimed="full", one_shot=["migrate"], hooks={}, restart_guards={}, zero_downtime=[],
-             caddyfile="/etc/caddy/Caddyfile", probes=[], health_timeout=120.0, gate_soak=0.0, log_lines=20,
+             caddyfile="/etc/caddy/Caddyfile", caddy_sites=[], probes=[], health_timeout=120.0, gate_soak=0.0, log_lines=20,
              keep_releases=5, registry_login={})
     p.update(extra)
     return p
@@ -191,7 +193,66 @@ def test_the_planner_renders_each_side_with_the_ref_it_was_deployed_as(tmp_path)
     def fake_render(project, **kwargs):
         seen.append(dict(project.environment))
         return {}
-    render = deployer(tmp_path)._render_for({B: "v2.0", A: "v1.0"}, render_config=fake_render)
+    run = deployer(tmp_path)
+    render = run._render_for({B: "v2.0", A: "v1.0"}, render_config=fake_render)
     for commit in (A, B, "c" * 40):
         render(ComposeProject(name="shop", project_dir="/x", environment={"BERTH_REF": commit, "BERTH_COMMIT": commit}))
     assert [e["BERTH_REF"] for e in seen] == ["v1.0", "v2.0", "c" * 40]
+    # Each side's model is kept: the deploy judges the target's published ports without rendering again.
+    assert sorted(run.facts["rendered"]) == sorted([A, B, "c" * 40])
+
+
+# ------------------------------------------------------------------ the soak, through the gate's reader
+
+def container(cid="c1", restarts=0, status="running", health="healthy", service="api"):
+    return ContainerState(id=cid, name="shop-%s-1" % service, service=service, status=status,
+                          restart_count=restarts, health=health)
+
+
+def test_the_soak_polls_until_the_time_is_up_or_a_problem_shows():
+    snapshots = [[container()], [container()], [container(restarts=2)]]
+    calls = []
+
+    def snapshot():
+        calls.append(1)
+        return snapshots[min(len(calls) - 1, 2)]
+    clock = iter(range(100))
+    problems = watch_soak(snapshot, ["api"], 10, clock=lambda: next(clock), sleep=lambda s: None)
+    assert problems == ["shop-api-1: restarted 2 time(s) during the soak"]
+
+
+def test_the_soak_passes_when_nothing_changes_and_ignores_other_services():
+    clock = iter(range(100))
+    web = iter(range(100))
+    problems = watch_soak(lambda: [container(), container(cid="w%d" % next(web), service="web")], ["api"], 3,
+                          clock=lambda: next(clock), sleep=lambda s: None)
+    assert problems == []
+
+
+class FakeState(object):
+    def __init__(self, snapshots):
+        self.snapshots = snapshots
+
+    def services(self, project):
+        return ["api", "web"]
+
+    def snapshot(self, project):
+        return self.snapshots.pop(0) if len(self.snapshots) > 1 else self.snapshots[0]
+
+    def logs(self, container_id, lines):
+        return []
+
+
+def test_the_gate_fails_on_a_restart_during_its_soak_naming_the_service():
+    healthy = [container(), container(service="web")]
+    restarted = [container(restarts=1), container(service="web")]
+    gate = Gate("shop", [], [], 5, 5, connect=lambda: FakeState([healthy, healthy, restarted]), probe=None)
+    result = gate.run(["api"], soak=1.0)
+    assert result["passed"] is False and result["soak_failed"] is True
+    assert result["failed_services"] == ["api"] and "restarted 1 time(s)" in result["msg"]
+
+
+def test_the_gate_reports_time_to_healthy_per_service():
+    gate = Gate("shop", [], [], 5, 5, connect=lambda: FakeState([[container(), container(service="web")]]), probe=None)
+    result = gate.run(["api", "web"])
+    assert result["passed"] is True and sorted(result["ready"]) == ["api", "web"]

@@ -282,7 +282,7 @@ def test_probe_spec_normalises_and_validates():
     spec = ProbeSpec.from_dict({"url": "https://127.0.0.1/", "status": 200, "headers": {"Host": "a.test"},
                                 "method": "head", "validate_certs": False})
     assert spec.status == (200,) and spec.headers == (("Host", "a.test"),) and spec.method == "HEAD"
-    assert spec.label == "https://127.0.0.1/" and spec.validate_certs is False
+    assert spec.url == "https://127.0.0.1/" and spec.validate_certs is False
     for bad, words in [({"url": "ftp://x"}, "must start with"), ({}, "no 'url'"),
                        ({"url": "http://x", "body": "("}, "not a valid regular expression"),
                        ({"url": "http://x", "status": [999]}, "not an HTTP status code"),

@@ -161,3 +161,40 @@ def test_dry_run_output():
     assert not rc.dry_run_recreates(" DRY-RUN MODE -  Container app-migrate-1  Recreate\n"
                                     " DRY-RUN MODE -  Container app-api-1  Running\n", "app", "api")
     assert not rc.dry_run_recreates("", "app", "api")
+
+
+# ---------------------------------------------------------------- zero-downtime snippets
+
+def test_a_snippet_routing_to_the_running_container_is_no_drift():
+    assert rc.snippet_drift("web", ["172.18.0.5:8000"], ["172.18.0.5"]) is None
+    # two containers during a cutover, both running and routed
+    assert rc.snippet_drift("web", ["172.18.0.5:8000", "172.18.0.9:8000"], ["172.18.0.9", "172.18.0.5"]) is None
+
+
+def test_a_snippet_routing_to_an_address_no_running_container_has_is_drift():
+    drift = rc.snippet_drift("web", ["172.18.0.5:8000"], ["172.18.0.7"])
+    assert (drift.kind, drift.subject, drift.action) == ("upstream", "web", "refresh")
+    assert "172.18.0.5:8000" in drift.detail and "172.18.0.7" in drift.detail
+
+
+def test_a_snippet_of_a_service_with_nothing_running_is_drift():
+    drift = rc.snippet_drift("web", ["172.18.0.5:8000"], [])
+    assert drift.kind == "upstream" and "running: none" in drift.detail
+
+
+def test_one_stale_address_among_good_ones_is_drift_naming_only_it():
+    drift = rc.snippet_drift("web", ["172.18.0.5:8000", "172.18.0.6:8000"], ["172.18.0.5"])
+    assert "172.18.0.6:8000" in drift.detail and "172.18.0.5:8000" not in drift.detail.split("(")[0]
+
+
+def test_an_empty_snippet_is_left_alone_and_the_port_does_not_count():
+    assert rc.snippet_drift("web", [], ["172.18.0.5"]) is None
+    assert rc.snippet_drift("web", ["172.18.0.5:9000"], ["172.18.0.5"]) is None
+    assert rc.snippet_drift("web", ["[fd00::5]:8000"], ["fd00::5"]) is None
+
+
+def test_drift_lines_and_diff():
+    drift = [rc.Drift("upstream", "web", "Caddy routes to x", "refresh")]
+    assert rc.drift_lines(drift) == ["web: Caddy routes to x -> refresh"]
+    assert rc.drift_diff(drift)["prepared"] == "reconcile would repair:\n  upstream web: Caddy routes to x -> refresh\n"
+    assert rc.drift_diff([])["prepared"] == "nothing drifted\n"

@@ -169,16 +169,6 @@ def test_soak_problems_catch_every_way_a_container_goes_bad(after, expected):
         assert text in problem and problem.startswith("api-1")
 
 
-def test_soak_polls_until_the_time_is_up_or_a_problem_shows(monkeypatch):
-    calls = []
-    states = [{"a": state()}, {"a": state()}, {"a": state(restarts=2)}]
-    monkeypatch.setattr(rel, "container_states", lambda docker, project, services: states[min(len(calls), 2)]
-                        if not calls.append(1) else None)
-    clock = iter(range(100))
-    problems = rel.soak("docker", "p", {"a"}, 10, clock=lambda: next(clock), sleep=lambda s: None)
-    assert problems and "restarted 2" in problems[0]
-
-
 def test_image_ref_and_short_sha():
     assert rel.image_ref("shop", "web", rel.short_sha(A)) == "shop-web:" + "a" * 12
 

@@ -206,3 +206,26 @@ class TestHttpStatus:
             server.shutdown()
             server.server_close()
         assert zd.http_status("127.0.0.1", port, "/", timeout=0.5) is None
+
+
+def test_http_status_reads_the_status_through_the_gates_probe_without_following_redirects():
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(302 if self.path == "/moved" else 503)
+            self.send_header("Location", "/elsewhere")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        assert zd.http_status("127.0.0.1", port, "/moved") == 302
+        assert zd.http_status("127.0.0.1", port, "/") == 503
+    finally:
+        server.shutdown()
+    assert zd.http_status("127.0.0.1", port, "/", timeout=0.5) is None

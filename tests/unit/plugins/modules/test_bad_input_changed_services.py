@@ -73,7 +73,7 @@ CASES = [
     ("rule negated glob", {"rules": [{"paths": "!web/**", "build": "web"}]}, ["rule 1", "exclude"]),
     ("rule unknown service", {"rules": [{"paths": "x/**", "recreate": "nope"}]}, ["rule 1", "nope", "db, web"]),
     ("rule unknown key", {"rules": [{"paths": "x/**", "rebuild": "web"}]}, ["rules.rebuild", "supported parameters include"]),
-    ("rule restart key", {"rules": [{"paths": "x/**", "restart": "web"}]}, ["rule 1", "recreate"]),
+    ("rule restart key", {"rules": [{"paths": "x/**", "restart": "web"}]}, ["rules.restart", "supported parameters include"]),
     ("rule full not bool", {"rules": [{"paths": "x/**", "full": "maybe"}]}, ["'full'", "'rules'", "valid booleans"]),
     ("rule ignore plus action", {"rules": [{"paths": "x/**", "ignore": True, "build": "web"}]}, ["rule 1", "ignore"]),
     ("rule hooks wrong type", {"rules": [{"paths": "x/**", "hooks": [1]}]}, ["rule 1", "hooks", "string"]),
