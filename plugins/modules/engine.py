@@ -30,6 +30,13 @@ options:
     description: The app root (C(repo/), C(releases/), C(current), C(releases.jsonl)).
     type: path
     required: true
+  app_name:
+    description: The app's name (C(berth_app_name)); with it, the app-wide settings and O(root) are checked first, as
+      M(berth.compose.app_settings) does.
+    type: str
+  deploy_group:
+    description: Group of O(run_as), for the settings check.
+    type: str
   ref:
     description: Branch, tag or commit; V(previous) with O(kind=rollback).
     type: str
@@ -225,12 +232,15 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.berth.compose.plugins.module_utils import releases as rel
+from ansible_collections.berth.compose.plugins.module_utils.app_settings import Settings, check_app_root, check_settings
 from ansible_collections.berth.compose.plugins.module_utils.deployer import Deployer
 from ansible_collections.berth.compose.plugins.module_utils.health_gate import ProbeSpec
 
 ARGUMENT_SPEC = dict(
     kind=dict(type="str", choices=["deploy", "rollback"], default="deploy"),
     root=dict(type="path", required=True),
+    app_name=dict(type="str"),
+    deploy_group=dict(type="str"),
     ref=dict(type="str", required=True),
     service=dict(type="raw"),
     auto_rollback=dict(type="bool", default=True),
@@ -271,6 +281,24 @@ def service_names(service):
         return []
     names = service.split(",") if isinstance(service, str) else list(service)
     return [n.strip() if isinstance(n, str) else n for n in names if n != "all"]
+
+
+def settings_problem(module, p):
+    """The app-wide settings check of the app role, run here so a deploy makes one remote call."""
+    settings = Settings(app_name=p["app_name"], app_root=p["root"], compose_project=p["project"],
+                        compose_files=p["compose_files"], env_file=p["env_file"], deploy_user=p["run_as"] or "",
+                        deploy_group=p["deploy_group"] or p["run_as"] or "")
+    problems = check_settings(settings)
+    if not problems:
+        try:
+            root = check_app_root(settings.app_root, settings.app_name)
+        except OSError as exc:
+            module.fail_json(msg="Cannot inspect berth_app_root=%r: %s" % (settings.app_root, exc), changed=False)
+        if root.problem:
+            problems.append(root.problem)
+    if problems:
+        module.fail_json(msg="Refusing the app-wide settings, nothing was changed:\n" + "\n".join(problems),
+                         problems=problems, changed=False)
 
 
 def option_problems(p):
@@ -351,6 +379,8 @@ def in_child_as(user, work):
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     p = dict(module.params)
+    if p["app_name"]:
+        settings_problem(module, p)
     problems = option_problems(p)
     if problems:
         module.fail_json(msg="Refused options, nothing changed: " + "; ".join(problems), changed=False)
