@@ -132,8 +132,8 @@ def summary_lines(run, record, message=None):
     lines += ["migrated:   " + (", ".join(record["migrations"]) or "-"),
               "hooks:      " + (", ".join(record["hooks"]) or "-"),
               "gate:       " + gate + (" (healthy after: %s)" % ready if ready and gate == "passed" else ""),
-              "steps (s):  %s; total %s" % (", ".join("%s %s" % kv for kv in record["steps"].items()),
-                                             record["duration_s"])]
+              "steps (s):  %s; total %s" % (
+                  ", ".join("%s %s" % kv for kv in record["steps"].items()), record["duration_s"])]
     if message:
         lines.append(message)
     return lines

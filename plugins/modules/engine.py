@@ -16,7 +16,7 @@ description:
     soak, record, prune. A failed cutover or gate switches back to the release that served and gates it again.
   - The deploy lock C(<root>/.berth/deploy.lock) is held by this process for its whole run and released however it
     ends.
-  - Started as root, the module reads the probes' O(probes[].ca_path) files, then works as O(run_as).
+  - Started as root, the module reads the C(ca_path) files of O(probes), then works as O(run_as).
   - Returns the plan, the summary and the release-log record as data; the playbooks print them.
   - Design and reasons are in C(docs/decisions.md) of the collection.
 options:
@@ -102,7 +102,7 @@ options:
     description: Pinned known_hosts lines of the git server.
     type: str
   change_rules:
-    description: Rules mapping changed paths to services (see M(berth.compose.changed_services) O(rules)).
+    description: Rules mapping changed paths to services (the C(rules) of M(berth.compose.changed_services)).
     type: list
     elements: dict
     default: []

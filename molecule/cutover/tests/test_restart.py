@@ -22,7 +22,7 @@ def answer(host):
     got = host.run("curl -sS --max-time 5 -w '\\n%{http_code}' --cacert "
                    "/var/lib/caddy/.local/share/caddy/pki/authorities/local/root.crt "
                    "--resolve sample.test:443:127.0.0.1 https://sample.test/")
-    body, _, status = got.stdout.rpartition("\n")
+    body, _newline, status = got.stdout.rpartition("\n")
     return (int(status) if status.strip().isdigit() else 0), body
 
 

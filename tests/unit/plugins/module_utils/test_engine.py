@@ -16,7 +16,9 @@ import pytest
 
 from ansible_collections.berth.compose.plugins.module_utils import deploy_lock as dl
 from ansible_collections.berth.compose.plugins.module_utils.compose_cli import ComposeProject
+from ansible_collections.berth.compose.plugins.module_utils import deployer as deployer_module
 from ansible_collections.berth.compose.plugins.module_utils.deployer import Deployer, hook_steps
+from ansible_collections.berth.compose.plugins.module_utils.release_dir import StepFailed
 from ansible_collections.berth.compose.plugins.module_utils.engine_gate import Gate, watch_soak
 from ansible_collections.berth.compose.plugins.module_utils.health_gate import ContainerState
 from ansible_collections.berth.compose.plugins.module_utils.engine_record import (
@@ -256,3 +258,132 @@ def test_the_gate_reports_time_to_healthy_per_service():
     gate = Gate("shop", [], [], 5, 5, connect=lambda: FakeState([[container(), container(service="web")]]), probe=None)
     result = gate.run(["api", "web"])
     assert result["passed"] is True and sorted(result["ready"]) == ["api", "web"]
+
+
+# ------------------------------------------------------------------ the story's failure policy
+# The release steps and the gate are replaced by recorders here (the real ones run on a VM in the
+# deploy scenario); what is tested is the engine's own decisions: what it switches back, when, and
+# what it records.
+
+class FakePlan(object):
+    def __init__(self, **fields):
+        self.fields = dict(build=[], recreate=[], hooks=[], buildable=["web", "api"], summary="", full=False,
+                           full_reasons=[])
+        self.fields.update(fields)
+
+    def as_dict(self):
+        return dict(self.fields)
+
+
+class FakeRelease(object):
+    """Records every step; ``fail`` maps a step name to the message it fails with."""
+
+    def __init__(self, params, layout, fail=None):
+        self.p = dict(params)
+        self.layout = layout
+        self.fail = fail or {}
+        self.calls = []
+
+    def step(self, name, result):
+        self.calls.append((name, dict(self.p)))
+        if name in self.fail:
+            raise StepFailed(self.fail[name], **({"recreated": []} if name == "cutover" else {}))
+        if name == "preflight":
+            result.update(commit=self.p["ref"] if len(self.p["ref"]) == 40 else B, changed=False, deferred=[],
+                          release_dir=self.layout.release_dir(B), release_exists=False, releases=2)
+        elif name == "prepare":
+            result.update(built=list(self.p["build"]), images={"web": "shop-web:" + B[:12]}, current_images={})
+        elif name == "cutover":
+            os.makedirs(self.layout.release_dir(self.p["commit"]), exist_ok=True)
+            tmp = self.layout.current + ".new"
+            os.symlink(os.path.join("releases", self.p["commit"]), tmp)
+            os.replace(tmp, self.layout.current)
+            if self.p["pin"] is not None:
+                dl.atomic_write(self.layout.pin, (self.p["pin"] + "\n").encode(), 0o644) if self.p["pin"] else (
+                    os.path.exists(self.layout.pin) and os.unlink(self.layout.pin))
+            result.update(recreated=list(self.p["services"]), deferred=[], changed=True)
+
+
+class FakeGate(object):
+    def __init__(self, verdicts):
+        self.verdicts = list(verdicts)
+        self.calls = []
+
+    def run(self, services, soak=0.0):
+        self.calls.append(list(services))
+        passed = self.verdicts.pop(0)
+        return dict(passed=passed, msg="Health gate %s" % ("passed" if passed else "failed for web -- web: unhealthy"),
+                    failed_services=[] if passed else ["web"], ready={})
+
+
+def story(tmp_path, monkeypatch, verdicts=(True,), fail=None, kind="deploy", ref="main", pin=None, **extra):
+    root = tmp_path / "shop"
+    (root / "releases" / A).mkdir(parents=True)
+    (root / ".berth").mkdir()
+    os.symlink(os.path.join("releases", A), str(root / "current"))
+    if pin:
+        (root / ".berth" / "pin").write_text(pin + "\n")
+    monkeypatch.setattr(deployer_module, "compute_plan", lambda request, render: FakePlan(build=["web"]))
+    gate = FakeGate(verdicts)
+    run = Deployer(params(root, kind=kind, ref=ref, **extra), gate=gate)
+    run.release = FakeRelease(run.release.p, run.layout, fail)
+    return run, gate, root
+
+
+def log_of(root):
+    path = root / "releases.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def cutovers(run):
+    return [(p["commit"], p["services"], p["pin"]) for name, p in run.release.calls if name == "cutover"]
+
+
+def test_a_failed_gate_switches_back_to_the_release_that_served_and_records_it(tmp_path, monkeypatch):
+    run, gate, root = story(tmp_path, monkeypatch, verdicts=(False, True))
+    result = run.run()
+    assert result["failed"] and "automatic rollback done, %s serves now" % A[:12] in result["msg"]
+    assert cutovers(run) == [(B, ["web"], ""), (A, ["web"], "")]
+    assert gate.calls == [["web"], ["web"]]
+    assert [(r["outcome"], r["serving_commit"]) for r in log_of(root)] == [("rolled_back", A)]
+    assert not (root / ".berth" / "deploy.lock").exists()
+
+
+def test_a_failure_after_the_gate_passed_never_switches_back(tmp_path, monkeypatch):
+    run, gate, root = story(tmp_path, monkeypatch)
+
+    def full_disk(path, line, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(deployer_module.release_log, "append_record", full_disk)
+    result = run.run()
+    assert result["failed"] and "passed its gate and serves" in result["msg"]
+    assert cutovers(run) == [(B, ["web"], "")]
+    assert os.readlink(str(root / "current")) == os.path.join("releases", B)
+
+
+def test_a_failed_rollback_puts_back_the_pin_that_was_in_force(tmp_path, monkeypatch):
+    older = "c" * 40
+    run, gate, root = story(tmp_path, monkeypatch, verdicts=(False, True), kind="rollback", ref=B, pin=older)
+    result = run.run()
+    assert result["failed"] and "automatic rollback done" in result["msg"]
+    assert [c[2] for c in cutovers(run)] == [B, older]
+    assert (root / ".berth" / "pin").read_text().strip() == older
+
+
+def test_a_failed_migration_switches_nothing_and_records_failed(tmp_path, monkeypatch):
+    run, gate, root = story(tmp_path, monkeypatch, fail={"run": "migrate failed (exit 3 in service migrate)"},
+                            one_shot=["migrate"])
+    monkeypatch.setattr(deployer_module, "compute_plan", lambda request, render: FakePlan(build=["web", "migrate"]))
+    result = run.run()
+    assert result["failed"] and "stopped before cutover, nothing was switched" in result["msg"]
+    assert cutovers(run) == [] and gate.calls == []
+    assert [(r["outcome"], r["serving_commit"]) for r in log_of(root)] == [("failed", A)]
+
+
+def test_check_mode_plans_and_changes_nothing(tmp_path, monkeypatch):
+    run, gate, root = story(tmp_path, monkeypatch)
+    run.check_mode = run.release.check_mode = True
+    result = run.run()
+    assert not result.get("failed") and "check mode: nothing changes" in result["plan"]
+    assert [name for name, _p in run.release.calls] == ["preflight"]
+    assert log_of(root) == [] and not (root / ".berth" / "deploy.lock").exists()
