@@ -18,6 +18,7 @@ import socket
 import time
 
 from ansible_collections.berth.compose.plugins.module_utils import deploy_lock
+from ansible_collections.berth.compose.plugins.module_utils import commands as cmd
 from ansible_collections.berth.compose.plugins.module_utils import host
 from ansible_collections.berth.compose.plugins.module_utils import release_log
 from ansible_collections.berth.compose.plugins.module_utils.change_plan import UnclaimedPathsError
@@ -396,9 +397,10 @@ class Deployer(object):
         if back:
             planned_up = self.result.get("planned", {}).get("up", [])
             cutovers = self.facts.get("cutovers") or [{}]
-            failed_up = cutovers[-1].get("recreated", planned_up)
+            failed_up = list(cutovers[-1].get("recreated", planned_up) or [])
             try:
-                self._cutover(self.from_commit, list(failed_up or []), {}, self.pin_before or "", [])
+                failed_up = self._drop_new_services(failed_up)
+                self._cutover(self.from_commit, failed_up, {}, self.pin_before or "", [])
             except Stop as again:
                 self.result.update(failed=True, msg="%s of %s (%s) failed: %s -- and switching back to %s failed too: "
                                    "%s. Check the host by hand." % (self.kind, self.ref, self.to_commit[:12],
@@ -414,6 +416,20 @@ class Deployer(object):
             serving = self.to_commit if stage in ("hooks", "cutover", "gate") else self.from_commit
             self._record_failure(outcome, serving, "%s of %s failed at '%s': %s" % (self.kind, self.ref, task, stop.msg))
         self.result.update(failed=True, msg=failure_message(self, stage, stop.msg))
+
+    def _drop_new_services(self, services):
+        """Of ``services``, those the release that served knows; the containers of the others are removed
+        (a service the failed release added has nothing to go back to)."""
+        model = (self.facts.get("rendered") or {}).get(self.from_commit)
+        if not model or "services" not in model:
+            return services
+        known = [s for s in services if s in model["services"]]
+        for service in services:
+            if service not in known:
+                ids = host.run(cmd.ps(self.p["project"], service)).out.split()
+                for container in ids:
+                    host.run(cmd.rm(container))
+        return known
 
     def _record_failure(self, outcome, serving, message, gate=None):
         try:

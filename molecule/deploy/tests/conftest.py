@@ -6,6 +6,7 @@ previous one left (converge deployed web-only over the v1 release that prepare p
 import json
 import os
 import re
+import shlex
 import subprocess
 import time
 
@@ -92,14 +93,20 @@ def app(host):
     return host
 
 
-def kill_engine(host):
-    """SIGKILL the release engine on the VM: the process that holds the deploy lock (its pid is in the lock).
+
+def kill_engine_when(host, condition, seconds=300):
+    """On the VM, as soon as the shell ``condition`` holds, SIGKILL the release engine holding the deploy lock.
 
     Killing the controller alone no longer stops a deploy: the engine runs the story to its end on the
-    VM, lock held. This is the crash of that process itself (OOM killer, a power cut of the process)."""
-    pid = host.check_output("python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[\"pid\"])' "
-                            "%s/.berth/deploy.lock" % ROOT)
-    host.run("kill -9 %s" % pid)
+    VM, lock held. This is the crash of that process itself (OOM killer, a power cut of the process),
+    timed on the VM itself (every 50 ms), so the step it dies in does not depend on docker exec's latency."""
+    script = ("for i in $(seq 1 %d); do if %s; then "
+              "pid=$(sed -n 's/.*\"pid\": *\\([0-9]*\\).*/\\1/p' %s/.berth/deploy.lock); "
+              "if [ -n \"$pid\" ]; then kill -9 \"$pid\" && echo \"$pid\" && exit 0; fi; fi; sleep 0.05; done; exit 1"
+              % (seconds * 20, condition, ROOT))
+    killed = host.run("sh -c %s" % shlex.quote(script))
+    assert killed.rc == 0, "the engine was never seen at that point: " + killed.stdout + killed.stderr
+    pid = killed.stdout.strip()
     for _attempt in range(40):
         if host.run("kill -0 %s" % pid).rc != 0:
             return pid

@@ -6,7 +6,7 @@ import signal
 import subprocess
 import time
 
-from conftest import ROOT, commit_of, container_ids, deploy, kill_engine, playbook_argv, playbook_env, records
+from conftest import ROOT, commit_of, container_ids, deploy, kill_engine_when, playbook_argv, playbook_env, records
 
 OPTIONAL_COLOR = '{"berth_env_optional": ["APP_COLOR"]}'
 
@@ -39,15 +39,12 @@ def test_killed_deploy_leaves_a_stale_lock_the_next_deploy_reports_and_recovers(
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=playbook_env(),
                               start_new_session=True)
     try:
-        for _attempt in range(240):
-            if host.file(target).exists:
-                break
-            time.sleep(0.25)
+        # The engine dies while it prepares the release (its directory is there, nothing switched).
+        kill_engine_when(host, "[ -d %s ]" % target)
         assert host.file(ROOT + "/.berth/deploy.lock").exists
     finally:
         os.killpg(victim.pid, signal.SIGKILL)
         victim.wait()
-    kill_engine(host)
     time.sleep(30)  # the serving probe runs on for the rest of its 30 s
     assert "down" not in host.file("/var/tmp/serving.log").content_string
     again = deploy("env-optional", "-e", "service=web")
@@ -64,11 +61,12 @@ def test_killed_controller_the_engine_finishes_the_deploy_and_gives_the_lock_bac
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=playbook_env(),
                               start_new_session=True)
     try:
-        for _attempt in range(240):
-            if host.file(ROOT + "/.berth/deploy.lock").exists:
+        for _attempt in range(480):
+            if host.run("grep -q 'deploy api-only' %s/.berth/deploy.lock" % ROOT).rc == 0:
                 break
             time.sleep(0.25)
-        assert host.file(ROOT + "/.berth/deploy.lock").exists
+        else:
+            raise AssertionError("the engine never took the lock")
     finally:
         os.killpg(victim.pid, signal.SIGKILL)
         victim.wait()

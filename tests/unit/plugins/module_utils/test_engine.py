@@ -387,3 +387,20 @@ def test_check_mode_plans_and_changes_nothing(tmp_path, monkeypatch):
     assert not result.get("failed") and "check mode: nothing changes" in result["plan"]
     assert [name for name, _p in run.release.calls] == ["preflight"]
     assert log_of(root) == [] and not (root / ".berth" / "deploy.lock").exists()
+
+
+def test_a_service_the_failed_release_added_is_removed_not_switched_back(tmp_path, monkeypatch):
+    run, gate, root = story(tmp_path, monkeypatch, verdicts=(False, True))
+    monkeypatch.setattr(deployer_module, "compute_plan", lambda request, render: FakePlan(recreate=["cache", "web"]))
+    ran = []
+    monkeypatch.setattr(deployer_module.host, "run", lambda argv, **kw: ran.append(argv) or host_result("c1\n"))
+    run.facts["rendered"] = {A: {"services": {"web": {}, "api": {}}}}
+    result = run.run()
+    assert "automatic rollback done" in result["msg"]
+    assert cutovers(run) == [(B, ["cache", "web"], ""), (A, ["web"], "")]
+    assert ran[-1] == ["docker", "rm", "-f", "c1"]
+
+
+def host_result(out):
+    from ansible_collections.berth.compose.plugins.module_utils.host import Result
+    return Result(0, out, [], "")
