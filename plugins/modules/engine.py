@@ -222,12 +222,10 @@ to_commit:
   type: str
 """
 
-import json
 import os
 import pwd
 import shutil
 import tempfile
-import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -235,6 +233,7 @@ from ansible_collections.berth.compose.plugins.module_utils import releases as r
 from ansible_collections.berth.compose.plugins.module_utils.app_settings import Settings, check_app_root, check_settings
 from ansible_collections.berth.compose.plugins.module_utils.deployer import Deployer
 from ansible_collections.berth.compose.plugins.module_utils.health_gate import ProbeSpec
+from ansible_collections.berth.compose.plugins.module_utils.run_as import in_child_as
 
 ARGUMENT_SPEC = dict(
     kind=dict(type="str", choices=["deploy", "rollback"], default="deploy"),
@@ -337,43 +336,6 @@ def ca_copies(user, probes):
             probe["ca_path"] = copy
     os.chown(copies, entry.pw_uid, entry.pw_gid)
     return copies
-
-
-def become(user):
-    entry = pwd.getpwnam(user)
-    os.initgroups(user, entry.pw_gid)
-    os.setgid(entry.pw_gid)
-    os.setuid(entry.pw_uid)
-    os.environ.update(HOME=entry.pw_dir, USER=user, LOGNAME=user)
-    os.chdir(entry.pw_dir if os.path.isdir(entry.pw_dir) else "/")
-
-
-def in_child_as(user, work):
-    """Run ``work()`` in a child process that is ``user``; its JSON result back through a pipe.
-
-    The module itself stays root: Ansible's own files (the module payload) stay readable for its answer."""
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the engine process: it holds the deploy lock for its whole run
-        os.close(read_end)
-        try:
-            become(user)
-            data = json.dumps(work(), default=str)
-        except BaseException as exc:  # pylint: disable=broad-except
-            data = json.dumps(dict(failed=True, msg="the release engine stopped: %s" % exc,
-                                   exception=traceback.format_exc()))
-        with os.fdopen(write_end, "w") as pipe:
-            pipe.write(data)
-        os._exit(0)
-    os.close(write_end)
-    with os.fdopen(read_end) as pipe:
-        data = pipe.read()
-    status = os.waitpid(pid, 0)[1]
-    try:
-        return json.loads(data)
-    except ValueError:
-        return dict(failed=True, msg="the release engine (pid %d) ended without a result (wait status %d); the "
-                    "release log and `current` say what serves" % (pid, status))
 
 
 def main():

@@ -93,7 +93,6 @@ def app(host):
     return host
 
 
-
 def kill_engine_when(host, condition, seconds=300):
     """On the VM, as soon as the shell ``condition`` holds, SIGKILL the release engine holding the deploy lock.
 

@@ -47,10 +47,13 @@ def params(root, **extra):
     return p
 
 
+def started_web(commit, record, source):
+    return dict(drift=[STOPPED], actions=dict(up=["web"]), changed=True)
+
+
 def reconciler(root, gate, work=None, **extra):
     r = repair.Reconciler(params(root, **extra), gate=gate)
-    r.release_work = work or (lambda commit, record, source: dict(drift=[STOPPED], actions=dict(up=["web"]),
-                                                                 changed=True))
+    r.release_work = work or started_web
     return r
 
 
@@ -88,8 +91,10 @@ def test_a_failed_gate_is_recorded_failed_and_fails_the_step(root):
 
 def test_failed_release_work_is_recorded_without_a_gate(root):
     gate = Gate()
-    work = lambda commit, record, source: dict(drift=[STOPPED], actions=dict(up=["web"]), failed=True,  # noqa: E731
-                                               msg="docker compose up failed (exit 1): no space", output="x")
+
+    def work(commit, record, source):
+        return dict(drift=[STOPPED], actions=dict(up=["web"]), failed=True,
+                    msg="docker compose up failed (exit 1): no space", output="x")
     result = reconciler(root, gate, work).run("repair")
     assert result["failed"] and "no space" in result["msg"] and gate.gated == []
     assert records(root)[-1]["outcome"] == "failed" and records(root)[-1]["gate"] == "skipped"
@@ -130,7 +135,7 @@ def test_with_the_playbooks_lock_it_takes_none_and_records_the_fingerprint(root)
 
 def test_check_mode_writes_nothing(root):
     result = repair.Reconciler(params(root), check_mode=True, gate=Gate())
-    result.release_work = lambda commit, record, source: dict(drift=[STOPPED], actions=dict(up=["web"]), changed=True)
+    result.release_work = started_web
     out = result.run("repair")
     assert out["changed"] and out["drift"] == [STOPPED]
     assert len(records(root)) == 1 and not (root / "metrics").exists()
