@@ -146,6 +146,12 @@ def test_docker_restarted_during_the_build_switches_nothing(host):
     host.check_output("(for i in $(seq 1 2400); do if pgrep -f '[d]ocker-buildx|[c]ompose.* build' >/dev/null; then "
                       "systemctl restart docker; echo restarted; break; fi; sleep 0.05; done > /var/tmp/fault.log 2>&1 &)")
     run = deploy("fault-slow-build", "-e", "service=web")
+    # The engine fails the moment dockerd stops; `systemctl restart` returns (and the watcher
+    # writes its line) only once the new dockerd is up.
+    for _attempt in range(120):
+        if "restarted" in host.file("/var/tmp/fault.log").content_string:
+            break
+        time.sleep(0.5)
     assert "restarted" in host.file("/var/tmp/fault.log").content_string, run.out
     assert_failed_and_switched_nothing(host, before, run)
 
