@@ -12,11 +12,11 @@ Ansible imports.
 """
 
 import os
-import re
 import secrets
 import socket
 import time
 
+from ansible_collections.berth.compose.plugins.module_utils import names
 from ansible_collections.berth.compose.plugins.module_utils import deploy_lock
 from ansible_collections.berth.compose.plugins.module_utils import host
 from ansible_collections.berth.compose.plugins.module_utils import release_log
@@ -26,7 +26,7 @@ from ansible_collections.berth.compose.plugins.module_utils.engine_record import
 from ansible_collections.berth.compose.plugins.module_utils.release_dir import ReleaseDir, read_release_ref
 
 # What Compose accepts as a service name.
-SERVICE_RE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*\Z")
+SERVICE_RE = names.SERVICE_NAME
 TASK_LABEL = "berth.compose.task"
 
 
