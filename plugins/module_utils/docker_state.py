@@ -26,17 +26,31 @@ from ansible_collections.berth.compose.plugins.module_utils.compose_cli import C
 from ansible_collections.berth.compose.plugins.module_utils.health_gate import (
     FAILED, ContainerState, ProbeResult, check_response)
 
-try:
-    import docker
-    from docker.errors import NotFound
-    HAS_DOCKER = True
-    DOCKER_IMPORT_ERROR = None
-except ImportError as _exc:  # reported by the module with a clear message
-    HAS_DOCKER = False
-    DOCKER_IMPORT_ERROR = _exc
 
-    class NotFound(Exception):
-        pass
+
+class NotFound(Exception):
+    """A container gone between list and inspect (the SDK's own NotFound is caught too)."""
+
+
+class _Sdk(object):
+    """The Docker SDK, imported on first use: it costs about 0.2 s, which a call that never talks to
+    Docker (a deploy with nothing to do) should not pay."""
+
+    module = None
+    not_found = NotFound
+
+    @classmethod
+    def load(cls):
+        if cls.module is None:
+            try:
+                import docker  # pylint: disable=import-outside-toplevel
+                from docker.errors import NotFound as sdk_not_found  # pylint: disable=import-outside-toplevel
+            except ImportError as exc:  # reported with a clear message
+                raise DockerUnavailableError(
+                    "the Docker SDK for Python is not installed for %s on the target "
+                    "(Debian/Ubuntu package python3-docker): %s" % (sys.executable, exc))
+            cls.module, cls.not_found = docker, sdk_not_found
+        return cls.module
 
 LABEL_PROJECT = "com.docker.compose.project"
 LABEL_SERVICE = "com.docker.compose.service"
@@ -117,10 +131,7 @@ class DockerState:
 
     @classmethod
     def connect(cls, docker_host=None, timeout=30):
-        if not HAS_DOCKER:
-            raise DockerUnavailableError(
-                "the Docker SDK for Python is not installed for %s on the target "
-                "(Debian/Ubuntu package python3-docker): %s" % (sys.executable, DOCKER_IMPORT_ERROR))
+        docker = _Sdk.load()
         where = docker_host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
         try:
             if docker_host:
@@ -149,7 +160,7 @@ class DockerState:
             for row in self._rows(project):
                 try:
                     attrs = self.api.inspect_container(row["Id"])
-                except NotFound:  # removed between list and inspect: simply gone
+                except (NotFound, _Sdk.not_found):  # removed between list and inspect: simply gone
                     continue
                 out.append(container_state_from_attrs(attrs))
         except Exception as exc:  # the engine went away mid-gate: say so instead of a traceback
