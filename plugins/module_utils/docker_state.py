@@ -27,7 +27,6 @@ from ansible_collections.berth.compose.plugins.module_utils.health_gate import (
     FAILED, ContainerState, ProbeResult, check_response)
 
 
-
 class NotFound(Exception):
     """A container gone between list and inspect (the SDK's own NotFound is caught too)."""
 
@@ -51,6 +50,7 @@ class _Sdk(object):
                     "(Debian/Ubuntu package python3-docker): %s" % (sys.executable, exc))
             cls.module, cls.not_found = docker, sdk_not_found
         return cls.module
+
 
 LABEL_PROJECT = "com.docker.compose.project"
 LABEL_SERVICE = "com.docker.compose.service"
