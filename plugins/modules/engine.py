@@ -48,24 +48,10 @@ options:
     description: Switch back to the release that served when the cutover or the gate fails.
     type: bool
     default: true
-  force_unlock:
-    description: Take the deploy lock even when it is held.
-    type: bool
-    default: false
   lock_wait:
     description: Seconds to wait for a held deploy lock.
     type: int
     default: 60
-  lock_ttl:
-    description: Seconds after which lock holders that do not hold it by process count as stale.
-    type: int
-    default: 1800
-  operator:
-    description: Who runs the deploy, for the lock and the record. The action plugin sets the controller user.
-    type: str
-  controller:
-    description: Where the deploy runs from, for the lock message. The action plugin sets the controller host.
-    type: str
   run_as:
     description: User that owns the releases; started as root, the module works as this user.
     type: str
@@ -139,15 +125,6 @@ options:
     type: list
     elements: dict
     default: []
-  probes:
-    description: HTTP probes of the gate (see M(berth.compose.health_gate) O(probes)).
-    type: list
-    elements: dict
-    default: []
-  health_timeout:
-    description: Seconds the gate waits for health.
-    type: float
-    default: 120
   gate_soak:
     description: Seconds the gated containers must then stay up.
     type: float
@@ -166,6 +143,8 @@ options:
     default: {}
 extends_documentation_fragment:
   - berth.compose.attributes
+  - berth.compose.run.lock
+  - berth.compose.run.gate
 attributes:
   check_mode:
     support: full

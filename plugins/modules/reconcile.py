@@ -91,15 +91,6 @@ options:
     description: The Caddyfile reloaded when a snippet is refreshed.
     type: path
     default: /etc/caddy/Caddyfile
-  probes:
-    description: HTTP probes of the gate (see M(berth.compose.health_gate) O(probes)).
-    type: list
-    elements: dict
-    default: []
-  health_timeout:
-    description: Seconds the gate waits for health.
-    type: float
-    default: 120
   log_lines:
     description: Log lines returned with a failure.
     type: int
@@ -112,14 +103,6 @@ options:
     description: Seconds to wait for a held deploy lock before skipping the round.
     type: int
     default: 5
-  lock_ttl:
-    description: Seconds after which a lock not held by a process counts as stale.
-    type: int
-    default: 1800
-  force_unlock:
-    description: Take the deploy lock even when it is held.
-    type: bool
-    default: false
   provisioned:
     description: With O(step=repair), the roles ran before it; the fingerprint is recorded after a good repair.
     type: bool
@@ -166,12 +149,6 @@ options:
   started:
     description: When the run started (epoch seconds).
     type: float
-  operator:
-    description: Who runs it, for the lock and the record.
-    type: str
-  controller:
-    description: Where it runs from, for the lock message.
-    type: str
   failure:
     description: With O(step=finish), why it failed.
     type: str
@@ -185,6 +162,8 @@ options:
     default: systemctl
 extends_documentation_fragment:
   - berth.compose.attributes
+  - berth.compose.run.lock
+  - berth.compose.run.gate
 attributes:
   check_mode:
     support: full

@@ -65,26 +65,13 @@ options:
     description: Seconds to wait for a held deploy lock.
     type: int
     default: 60
-  lock_ttl:
-    description: Seconds after which lock holders that do not hold it by process count as stale.
-    type: int
-    default: 1800
-  force_unlock:
-    description: Take the deploy lock even when it is held.
-    type: bool
-    default: false
-  operator:
-    description: Who runs the task, for the lock and the record.
-    type: str
-  controller:
-    description: Where the task runs from, for the lock message.
-    type: str
   docker:
     description: The docker CLI.
     type: str
     default: docker
 extends_documentation_fragment:
   - berth.compose.attributes
+  - berth.compose.run.lock
 attributes:
   check_mode:
     support: full
