@@ -21,6 +21,7 @@ from ansible_collections.berth.compose.plugins.module_utils import deploy_lock
 from ansible_collections.berth.compose.plugins.module_utils import commands as cmd
 from ansible_collections.berth.compose.plugins.module_utils import host
 from ansible_collections.berth.compose.plugins.module_utils import release_log
+from ansible_collections.berth.compose.plugins.module_utils import releases as rel
 from ansible_collections.berth.compose.plugins.module_utils.change_plan import UnclaimedPathsError
 from ansible_collections.berth.compose.plugins.module_utils.change_rules import ChangedServicesError
 from ansible_collections.berth.compose.plugins.module_utils.changed_services import ChangeRequest, compute_plan
@@ -178,8 +179,6 @@ class Deployer(object):
         current_dir = self.layout.current_dir()
         self.from_commit = self.layout.current_commit()
         self.to_commit = target["commit"]
-        self.facts["from_is_release"] = bool(current_dir) and os.path.dirname(current_dir) == os.path.normpath(
-            self.layout.releases)
         self.result.update(from_commit=self.from_commit, to_commit=self.to_commit)
         if self.kind == "rollback" and self.p["ref"] == "previous":
             self.ref = self.facts.get("previous_ref") or self.to_commit
@@ -228,7 +227,7 @@ class Deployer(object):
         services = p["service"]
         if deploying:
             wanted = self.from_commit != self.to_commit or services is not None or deferred
-            if services is None and (not self.from_commit or not self.facts["from_is_release"]):
+            if services is None and not self.from_commit:
                 services = "all"
         else:
             wanted = self.from_commit != self.to_commit
@@ -291,7 +290,7 @@ class Deployer(object):
             self.step("hooks_before", "run", commit=self.to_commit, commands=before)
         self.marks.mark("migrate")
         after = [dict((k, v) for k, v in s.items() if k != "when") for s in plan["hook_steps"] if s["when"] != "before"]
-        self.pin_before = self._read_pin()
+        self.pin_before = rel.read_pin(self.layout)
         pin = self.to_commit if self.kind == "rollback" else ""
         self._cutover(self.to_commit, plan["up"], p["restart_guards"], pin, after)
         self.stage = "recorded"  # the gate passed: nothing from here on switches back
@@ -325,13 +324,6 @@ class Deployer(object):
         except host.CommandError as exc:
             # The message names the command and docker's answer, never the password (it went to stdin).
             raise Stop("prepare", "docker login to %s failed: %s" % (login.get("registry") or "the registry", exc))
-
-    def _read_pin(self):
-        try:
-            with open(self.layout.pin) as handle:
-                return handle.read().strip() or None
-        except (IOError, OSError):
-            return None
 
     def _cutover(self, commit, services, guards, pin, hooks_after):
         self.stage = "cutover"
@@ -393,7 +385,7 @@ class Deployer(object):
             return
         back = (stage in ("cutover", "gate") and p["auto_rollback"] and bool(self.from_commit)
                 and self.to_commit is not None and self.from_commit != self.to_commit
-                and self.facts.get("from_is_release") and not self.check_mode)
+                and not self.check_mode)
         if back:
             planned_up = self.result.get("planned", {}).get("up", [])
             cutovers = self.facts.get("cutovers") or [{}]

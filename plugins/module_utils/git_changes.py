@@ -9,7 +9,6 @@ import os
 import posixpath
 import re
 import shutil
-import subprocess
 import tempfile
 import typing as t
 from contextlib import contextmanager
@@ -68,18 +67,17 @@ def git(project_dir, args, check=True):
 def git_bytes(project_dir, args, input=None):
     """Run git for output that is bytes (``-z`` path lists, file contents) and return its stdout.
 
-    Not through :func:`host.run`, which decodes output as text: file contents are written as they
-    are, and ``cat-file`` output is read by byte counts.
+    :func:`host.run` in bytes mode: file contents are written as they are, and ``cat-file`` output
+    is read by byte counts.
     """
-    cmd = _argv(project_dir, args)
     try:
-        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False, input=input)
-    except OSError as exc:
-        raise GitError("cannot run git: %s" % exc, argv=cmd)
-    if proc.returncode != 0:
-        err = proc.stderr.decode("utf-8", "replace").strip()
-        raise GitError("git %s failed: %s" % (" ".join(args[:2]), err), output=err, argv=cmd, rc=proc.returncode)
-    return proc.stdout
+        result = host_run(_argv(project_dir, args), input=input, check=False, merge=False, text=False)
+    except CommandError as exc:  # git could not be started
+        raise GitError(str(exc), output=exc.output, argv=exc.argv)
+    if result.rc != 0:
+        err = result.err.decode("utf-8", "replace").strip()
+        raise GitError("git %s failed: %s" % (" ".join(args[:2]), err), output=err, argv=result.argv, rc=result.rc)
+    return result.out
 
 
 def resolve_commit(project_dir, ref):

@@ -99,14 +99,15 @@ def _text(data):
     return data
 
 
-def run(argv, cwd=None, env=None, timeout=None, input=None, check=True, merge=True, error=CommandError):
+def run(argv, cwd=None, env=None, timeout=None, input=None, check=True, merge=True, error=CommandError, text=True):
     """Run ``argv`` (never through a shell) and return a :class:`Result`.
 
     cwd, env: of the process (env None: this process's environment). timeout: seconds, None for no
     limit; a command that runs longer is killed. input: text or bytes for its stdin (None: stdin is
     inherited). check: raise when it exits non-zero. merge: stderr into ``out`` (True) or apart in
     ``err`` (False: stdout is never quoted in an error). error: the :class:`CommandError` subclass
-    to raise, so a caller's own ``except`` clause keeps working.
+    to raise, so a caller's own ``except`` clause keeps working. text: False keeps ``out`` and ``err``
+    as bytes (file contents, ``-z`` lists, ``cat-file`` read by byte counts); messages still quote text.
 
     Raises ``error`` when the program cannot be started, on a timeout, and with ``check`` on a
     non-zero exit; the message names the command and quotes the last lines of its output."""
@@ -125,13 +126,13 @@ def run(argv, cwd=None, env=None, timeout=None, input=None, check=True, merge=Tr
                     output=output, argv=argv, timeout=timeout)
     except OSError as exc:
         raise error("cannot run %s: %s" % (argv[0], exc), argv=argv)
-    out = _text(proc.stdout)
-    err = "" if merge else _text(proc.stderr)
     if check and proc.returncode != 0:
-        output = out if merge else err
+        output = _text(proc.stdout if merge else proc.stderr)
         raise error("%s failed (exit %d): %s" % (shown, proc.returncode, tail(output, ERROR_LINES) or "no output"),
                     output=output, argv=argv, rc=proc.returncode)
-    return Result(proc.returncode, out, argv, err)
+    if not text:
+        return Result(proc.returncode, proc.stdout, argv, b"" if merge else proc.stderr)
+    return Result(proc.returncode, _text(proc.stdout), argv, "" if merge else _text(proc.stderr))
 
 
 __all__ = ["CommandError", "ERROR_LINES", "Result", "describe", "run", "tail"]

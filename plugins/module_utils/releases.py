@@ -187,6 +187,15 @@ def switch_current(layout, commit):
     return previous
 
 
+def read_pin(layout):
+    """The commit of the rollback pin, or '' when there is none."""
+    try:
+        with open(layout.pin) as handle:
+            return handle.read().strip()
+    except (IOError, OSError):
+        return ""
+
+
 def set_pin(layout, commit):
     """Write the rollback pin (a commit), or remove it (empty); True when it changed."""
     if commit:

@@ -72,11 +72,7 @@ class Reconciler(object):
             raise Failed("cannot read the release log %s: %s" % (self.log_path, exc))
 
     def pin(self):
-        try:
-            with open(self.layout.pin) as handle:
-                return handle.read().strip()
-        except (IOError, OSError):
-            return ""
+        return rel.read_pin(self.layout)
 
     def target(self, records):
         return rc.target_release(self.pin(), records, release_log.commit_matches)

@@ -171,3 +171,12 @@ def test_releases_tail_is_host_tail_and_task_tail_reads_zero_as_all():
     assert releases.tail("a\nb\n", 0) == ""
     assert task.tail("a\nb\nc\n", 2) == "b\nc"
     assert task.tail("a\nb\n", 0) == "a\nb"  # the task module's log_lines: 0 documents "all"
+
+
+def test_bytes_mode_keeps_output_byte_exact_and_errors_still_read_as_text():
+    raw = b"\xff\xfe not utf-8 \x00 kept\n"
+    result = host.run(["sh", "-c", "cat"], input=raw, text=False, merge=False)
+    assert result.out == raw and result.err == b""
+    with pytest.raises(host.CommandError) as raised:
+        host.run(["sh", "-c", "echo broken >&2; exit 4"], text=False, merge=False)
+    assert "broken" in str(raised.value) and raised.value.rc == 4
