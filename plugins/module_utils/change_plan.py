@@ -50,6 +50,9 @@ class Plan:
     buildable: t.List[str] = field(default_factory=list)
     removed: t.List[str] = field(default_factory=list)
     config_changes: t.Dict[str, str] = field(default_factory=dict)
+    # Services the change touches that an operator's `services` override left out: they still run
+    # the older code, and the next deploy without an override picks them up.
+    pending: t.List[str] = field(default_factory=list)
 
     def as_dict(self):
         return {
@@ -67,6 +70,7 @@ class Plan:
             "buildable": list(self.buildable),
             "removed": list(self.removed),
             "config_changes": dict(self.config_changes),
+            "pending": list(self.pending),
         }
 
 
@@ -272,6 +276,8 @@ def _choose_services(plan, build, recreate, full_reasons, override_all, override
     if override_all:
         plan.full, plan.full_reasons = True, ["operator asked for all services"]
     elif override is not None:
+        natural = everything if full_reasons else (build | recreate) & everything
+        plan.pending = sorted(natural - set(override))
         build, recreate = set(override), set()
     else:
         plan.full, plan.full_reasons = bool(full_reasons), _dedupe(full_reasons)
@@ -310,4 +316,6 @@ def _summary(plan, npaths, ignored, how):
         tail.append("%d unclaimed" % len(plan.unclaimed))
     if plan.removed:
         tail.append("removed " + _fmt(plan.removed))
+    if plan.pending:
+        tail.append("left out: " + ", ".join(plan.pending))
     return head + ": " + ", ".join(tail)

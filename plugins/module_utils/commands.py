@@ -18,6 +18,9 @@ LABEL_PROJECT = "com.docker.compose.project"
 LABEL_SERVICE = "com.docker.compose.service"
 # `fetch` moves branches fast-forward only: no `+` in the refspec, a rewritten branch is rejected.
 FETCH_REFSPEC = "refs/heads/*:refs/remotes/origin/*"
+# Tags follow the remote, re-pointed ones included (a floating `stable`, a re-cut tag): `--tags` alone
+# never moves a tag the clone already has.
+FETCH_TAGS_REFSPEC = "+refs/tags/*:refs/tags/*"
 CADDY_ADAPTER = ["--adapter", "caddyfile"]
 
 
@@ -153,8 +156,14 @@ def rm(container, docker="docker"):
 # ---------------------------------------------------------------- git
 
 def fetch(repo, git="git"):
-    """Fetch branches (fast-forward only) and tags from origin, pruning deleted branches."""
-    return [git, "-C", repo, "fetch", "--prune", "--tags", "origin", FETCH_REFSPEC]
+    """Fetch branches (fast-forward only) and tags (re-pointed ones too) from origin, pruning deleted ones."""
+    return [git, "-C", repo, "fetch", "--prune", "origin", FETCH_REFSPEC, FETCH_TAGS_REFSPEC]
+
+
+def ls_remote(repo, ref, git="git"):
+    """What origin's branch and tag ``ref`` name (an annotated tag also as ``<tag>^{}``)."""
+    return [git, "-C", repo, "ls-remote", "origin", "refs/heads/%s" % ref, "refs/tags/%s" % ref,
+            "refs/tags/%s^{}" % ref]
 
 
 def rev_parse(repo, rev="HEAD", git="git"):

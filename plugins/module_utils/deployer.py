@@ -20,6 +20,7 @@ import time
 from ansible_collections.berth.compose.plugins.module_utils import deploy_lock
 from ansible_collections.berth.compose.plugins.module_utils import commands as cmd
 from ansible_collections.berth.compose.plugins.module_utils import host
+from ansible_collections.berth.compose.plugins.module_utils import names
 from ansible_collections.berth.compose.plugins.module_utils import release_log
 from ansible_collections.berth.compose.plugins.module_utils import releases as rel
 from ansible_collections.berth.compose.plugins.module_utils.change_plan import UnclaimedPathsError
@@ -171,19 +172,17 @@ class Deployer(object):
 
     def _story(self):
         self.marks.start()
-        if self.kind == "rollback":
-            self._resolve_previous()
+        self._resolve_previous()
         target = self.step("preflight", "preflight", ref=self.ref, fetch=self.kind == "deploy")
         self.result["changed"] = bool(target.get("changed"))
         self.facts["target"] = target
-        current_dir = self.layout.current_dir()
-        self.from_commit = self.layout.current_commit()
+        current_dir, self.from_commit = self._serving()
         self.to_commit = target["commit"]
         self.result.update(from_commit=self.from_commit, to_commit=self.to_commit)
         if self.kind == "rollback" and self.p["ref"] == "previous":
             self.ref = self.facts.get("previous_ref") or self.to_commit
         self.marks.mark("preflight")
-        plan = self._plan(target, current_dir)
+        plan = self._unfetched_plan(target) if target.get("unfetched") else self._plan(target, current_dir)
         self.marks.mark("plan")
         self.result["plan"] = plan_lines(self, plan)
         self.result["planned"] = plan
@@ -195,11 +194,25 @@ class Deployer(object):
             return
         self._apply(plan)
 
+    def _serving(self):
+        """(directory, commit) of the release this run starts from: `current`, unless a run that never
+        recorded (killed after its switch) moved it; then the release the log says serves, which passed
+        its gate: the plan covers what the killed run never applied, and a switch-back goes there."""
+        current_dir, current = self.layout.current_dir(), self.layout.current_commit()
+        logged = (release_log.current(self.facts.get("records") or []) or {}).get("serving_commit")
+        if not (logged and current) or release_log.commit_matches(current, logged) or not names.is_full_sha(logged):
+            return current_dir, current
+        directory = self.layout.release_dir(logged)
+        self.facts.setdefault("notes", []).append(
+            "current points at %s, which no run recorded (a run stopped after its switch?): planning from %s, "
+            "the release the log says serves" % (current[:12], logged[:12]))
+        return (directory if os.path.isdir(directory) else None), logged
+
     def _resolve_previous(self):
         records = release_log.read_log(self.log_path)[0] if os.path.exists(self.log_path) else []
         serving = release_log.current(records) or {}
         self.facts["records"] = records
-        if self.p["ref"] != "previous":
+        if self.kind != "rollback" or self.p["ref"] != "previous":
             return
         previous = release_log.last_good(records, serving.get("serving_commit"))
         if not previous:
@@ -224,9 +237,10 @@ class Deployer(object):
     def _plan(self, target, current_dir):
         p, deploying = self.p, self.kind == "deploy"
         deferred = list(target.get("deferred") or []) if deploying else []
+        pending = release_log.pending(self.facts.get("records") or []) if deploying else []
         services = p["service"]
         if deploying:
-            wanted = self.from_commit != self.to_commit or services is not None or deferred
+            wanted = self.from_commit != self.to_commit or services is not None or deferred or pending
             if services is None and not self.from_commit:
                 services = "all"
         else:
@@ -254,12 +268,23 @@ class Deployer(object):
             except (ChangedServicesError, host.CommandError) as exc:
                 raise Stop("plan", str(exc))
         one_shot = p["one_shot"]
-        changed = list(computed.get("build", [])) + list(computed.get("recreate", []))
+        build = list(computed.get("build", []))
+        buildable = list(computed.get("buildable", []))
+        services_named = services is not None and services != "all"
+        known = set(computed.get("services") or buildable) if computed else set()
+        # Left out by an earlier `-e service=`: picked up by the next deploy that names no service;
+        # a deploy that names services again carries them on (with what it leaves out itself).
+        picked = [] if services_named else [s for s in pending if not known or s in known]
+        build = sorted(set(build) | set(s for s in picked if s in buildable))
+        changed = build + list(computed.get("recreate", [])) + picked
         up = sorted(set(changed + deferred) - set(one_shot))
-        plan = dict(build=list(computed.get("build", [])) if deploying else [], up=up,
+        carried = sorted(set(pending) | set(computed.get("pending") or [])) if services_named else []
+        plan = dict(build=build if deploying else [], up=up,
                     migrate=[s for s in one_shot if s in changed] if deploying else [],
                     hooks=list(computed.get("hooks", [])) if deploying else [],
-                    buildable=list(computed.get("buildable", [])), deferred_before=deferred,
+                    buildable=buildable, deferred_before=deferred, pending_before=pending if deploying else [],
+                    pending=[s for s in carried if s not in up and s not in build],
+                    notes=list(self.facts.get("notes") or []) + list(target.get("notes") or []),
                     summary=computed.get("summary"), full=computed.get("full", False),
                     full_reasons=list(computed.get("full_reasons", [])))
         plan["hook_steps"] = hook_steps(plan["hooks"], p["hooks"])
@@ -267,6 +292,12 @@ class Deployer(object):
         if not deploying:
             plan["work"] = self.from_commit != self.to_commit
         return plan
+
+    def _unfetched_plan(self, target):
+        """Check mode, the target not fetched yet: what can be said without its objects."""
+        return dict(build=[], up=[], migrate=[], hooks=[], hook_steps=[], buildable=[], deferred_before=[],
+                    pending_before=[], pending=[], notes=list(target.get("notes") or []), full=False,
+                    full_reasons=[], summary="not planned: %s is not fetched yet" % self.to_commit[:12], work=True)
 
     def _apply(self, plan):
         p = self.p
@@ -310,9 +341,20 @@ class Deployer(object):
             target = self.facts["target"]
             # A rollback re-ups the images its release ran: nothing built unless pruned, nothing pulled.
             extra.update(build=[], pull=[], images_from=self.to_commit if target["release_exists"] else None,
-                         previous_images={} if target["release_exists"] else release_log.images(
-                             self.facts.get("records") or [], self.to_commit))
+                         previous_images=None if target["release_exists"] else self._rollback_images(plan))
         return self.step("prepare", "prepare", **extra)
+
+    def _rollback_images(self, plan):
+        """The images of a rollback target that has no release directory: those the log recorded for it;
+        else the serving release's images of the services the two commits do not differ in. A service that
+        differs runs the image built for the target's own commit (built now when missing), never the newer one."""
+        logged = release_log.images(self.facts.get("records") or [], self.to_commit)
+        if logged:
+            return logged
+        current = self.layout.current_dir()
+        serving = rel.read_images(current) if current else {}
+        differ = set(plan["up"]) | set(plan["build"]) | set(plan["migrate"])
+        return dict((s, image) for s, image in serving.items() if s not in differ)
 
     def _registry_login(self):
         login = self.p["registry_login"]

@@ -54,6 +54,7 @@ def plan_lines(run, plan):
                 "Migrations are not reverted: the database keeps what newer releases migrated."] + (
                     ["check mode: nothing changes"] if run.check_mode else [])
     lines = ["%s: %s -> %s" % (run.ref, short(run.from_commit) or "nothing", short(run.to_commit))]
+    lines += ["note:      " + note for note in plan.get("notes") or []]
     if not plan["work"]:
         lines.append("nothing to deploy")
     for label, key in (("build:     ", "build"), ("recreate:  ", "up"), ("migrate:   ", "migrate"),
@@ -62,6 +63,11 @@ def plan_lines(run, plan):
             lines.append(label + ", ".join(plan[key]))
     if plan["deferred_before"]:
         lines.append("picks up:  %s (deferred last time)" % ", ".join(plan["deferred_before"]))
+    if plan.get("pending_before") and not plan.get("pending"):
+        lines.append("picks up:  %s (left out by an earlier -e service=)" % ", ".join(plan["pending_before"]))
+    if plan.get("pending"):
+        lines.append("pending:   %s (changed, left out by -e service=: still the older code; the next deploy "
+                     "without service= picks them up)" % ", ".join(plan["pending"]))
     if plan.get("summary"):
         lines.append("why:       " + plan["summary"])
     if plan.get("full"):
@@ -85,6 +91,7 @@ def record_for(run, outcome, serving, message=None, gate=None):
         kind=run.kind, ref=run.ref, from_commit=run.from_commit or None, to_commit=run.to_commit,
         serving_commit=serving, services_built=list(prepared.get("built", [])),
         services_recreated=list(first.get("recreated", [])), services_deferred=list(first.get("deferred", [])),
+        services_pending=list(plan.get("pending" if serving == run.to_commit else "pending_before") or []),
         images=dict(prepared.get("images", {})), migrations=list(plan.get("migrate", [])),
         hooks=list(plan.get("hooks", [])), gate=gate, outcome=outcome,
         started=release_log.iso_now(run.marks.started), duration_s=run.marks.duration(), steps=run.marks.steps(),

@@ -29,7 +29,7 @@ from ansible_collections.berth.compose.plugins.module_utils.exposure import expo
 DEFAULTS = dict(
     step=None, root=None, ref=None, commit=None, fetch=True, repo_ssh_key=None, repo_known_hosts=None,
     project=None, compose_files=["compose.yaml"], env_file=None, env_template=".env.example", env_optional=[],
-    min_free_mb=0, release_log=None, buildable=[], build=[], pull=[], images_from=None, previous_images={},
+    min_free_mb=0, release_log=None, buildable=[], build=[], pull=[], images_from=None, previous_images=None,
     commands=[], services=[], guards={}, pin=None, zero_downtime=[], caddy="caddy",
     caddyfile="/etc/caddy/Caddyfile", gate_timeout=120.0, drain_timeout=30.0, probe_path="/", seconds=5.0,
     keep=5, protect=[], log_lines=20, docker="docker", caddy_sites=None,
@@ -93,17 +93,25 @@ class ReleaseDir(object):
         if not p["ref"]:
             self.fail("ref is required with step=preflight", result)
         refs = ["git", "-C", layout.repo, "for-each-ref", "--format=%(objectname) %(refname)"]
-        before = rel.run(refs, check=False)[1] if p["fetch"] else ""
-        env, key_changed = (None, False) if self.check_mode else rel.ssh_environment(
-            layout, p["repo_ssh_key"], p["repo_known_hosts"])
-        commit, kind = rel.resolve(layout, p["ref"], fetch=p["fetch"], env=env)
-        after = rel.run(refs, check=False)[1] if p["fetch"] else ""
+        notes = result.setdefault("notes", [])
+        if self.check_mode and p["fetch"]:
+            commit, kind, key_changed, before, after = self._check_mode_resolve(result)
+        else:
+            before = rel.run(refs, check=False)[1] if p["fetch"] else ""
+            tag_before = rel.tag_commit(layout, p["ref"]) if p["fetch"] else None
+            env, key_changed = rel.ssh_environment(layout, p["repo_ssh_key"], p["repo_known_hosts"])
+            commit, kind = rel.resolve(layout, p["ref"], fetch=p["fetch"], env=env)
+            after = rel.run(refs, check=False)[1] if p["fetch"] else ""
+            moved = rel.tag_moved(p["ref"], tag_before, commit) if kind == "tag" else None
+            if moved:
+                notes.append(moved)
         result.update(commit=commit, short=rel.short_sha(commit), kind=kind, changed=before != after or key_changed,
                       release_dir=layout.release_dir(commit), release_exists=os.path.isdir(layout.release_dir(commit)),
                       releases=len(os.listdir(layout.releases)) if os.path.isdir(layout.releases) else 0)
         problems = []
         missing = []
-        template = rel.git_show(layout, commit, p["env_template"]) if p["env_template"] else None
+        template = rel.git_show(layout, commit, p["env_template"]) if (
+            p["env_template"] and not result.get("unfetched")) else None
         if template is not None and p["env_file"]:
             try:
                 with open(p["env_file"]) as handle:
@@ -129,12 +137,34 @@ class ReleaseDir(object):
         if problems:
             self.fail("Preflight failed, nothing changed: " + "; ".join(problems), result)
 
+    def _check_mode_resolve(self, result):
+        """Check mode: what the remote names now, read with `git ls-remote` (the deploy key in a temporary
+        directory); the clone and the app root are left as they are."""
+        p, layout = self.p, self.layout
+        with rel.check_mode_ssh_environment(p["repo_ssh_key"], p["repo_known_hosts"]) as env:
+            remote, kind = rel.remote_commit(layout, p["ref"], env=env)
+        if remote is None:  # a commit id, or a ref the remote lacks: what the clone has
+            commit, kind = rel.resolve(layout, p["ref"], fetch=False)
+            return commit, kind, False, "", ""
+        if not rel.has_commit(layout, remote):
+            result["unfetched"] = True
+            result["notes"].append("check mode: %s is at %s on the remote, which this host has not fetched; a real "
+                                   "run fetches it, and only then can the services be planned"
+                                   % (p["ref"], rel.short_sha(remote)))
+        elif kind == "tag":
+            moved = rel.tag_moved(p["ref"], rel.tag_commit(layout, p["ref"]), remote)
+            if moved:
+                result["notes"].append(moved)
+        return remote, kind, False, "", "fetch" if result.get("unfetched") else ""
+
     def prepare(self, result):
         p, layout = self.p, self.layout
         commit = p["commit"]
         directory = layout.release_dir(commit)
         source = layout.release_dir(p["images_from"]) if p["images_from"] else layout.current_dir()
-        previous = p["previous_images"] or (rel.read_images(source) if source else {})
+        # Given (even empty): exactly what the caller knows of this release's images, never `current`'s.
+        previous = p["previous_images"] if p["previous_images"] is not None else (
+            rel.read_images(source) if source else {})
         current = layout.current_dir()
         result["current_images"] = rel.read_images(current) if current else {}
         images, build, missing = rel.plan_images(p["project"], p["buildable"], p["build"], rel.short_sha(commit),

@@ -102,6 +102,7 @@ FIELDS = (
     ("services_built", _str_list, "a list of service names", list),
     ("services_recreated", _str_list, "a list of service names", list),
     ("services_deferred", _str_list, "a list of service names", list),
+    ("services_pending", _str_list, "a list of service names", list),
     ("images", _str_map, "a mapping of service name to image", dict),
     ("migrations", _name_or_mapping_list, "a list of names or mappings", list),
     ("hooks", _name_or_mapping_list, "a list of names or mappings", list),
@@ -388,6 +389,16 @@ def history(records, limit=0):
     """Records newest first, at most ``limit`` (0 = all)."""
     newest_first = list(reversed(records))
     return newest_first[:limit] if limit else newest_first
+
+
+def pending(records):
+    """The services the serving release left out (a deploy with ``-e service=``): they still run older
+    code, and the next deploy that names no service picks them up. Read from the last deploy or rollback
+    record that says what serves (a reconcile or a task changes no code)."""
+    for record in reversed(records):
+        if record.get("kind") in ("deploy", "rollback") and record.get("serving_commit"):
+            return list(record.get("services_pending") or [])
+    return []
 
 
 def images(records, commit):

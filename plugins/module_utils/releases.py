@@ -19,10 +19,12 @@ so rolling back re-ups images that still exist and builds nothing.
 Plain functions; commands (git, docker) run through :mod:`host` with argv from :mod:`commands`;
 no Ansible imports.
 """
+import contextlib
 import json
 import os
 import re
 import shutil
+import tempfile
 
 from ansible_collections.berth.compose.plugins.module_utils import names
 from ansible_collections.berth.compose.plugins.module_utils import commands as cmd
@@ -223,6 +225,44 @@ def ssh_environment(layout, key, known_hosts):
     return dict(os.environ, GIT_SSH_COMMAND=command), changed
 
 
+@contextlib.contextmanager
+def check_mode_ssh_environment(key, known_hosts):
+    """ssh_environment for check mode: the key and host keys live in a private temporary directory that
+    is gone afterwards, so a check run writes nothing under the app root."""
+    if not key:
+        yield None
+        return
+    directory = tempfile.mkdtemp(prefix="berth-check-")
+    try:
+        env = ssh_environment(Layout(directory), key, known_hosts)[0]
+        yield env
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def remote_commit(layout, ref, env=None):
+    """(commit, kind) that branch or tag ``ref`` names on origin now (`git ls-remote`: reads, never
+    writes the clone), or (None, None) when the remote has no such branch or tag."""
+    rc, out = run(cmd.ls_remote(layout.repo, ref), check=False, env=env)
+    if rc != 0:
+        raise ReleaseError("git ls-remote failed in %s: %s" % (layout.repo, tail(out, 10)), out)
+    found = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 2:
+            found[parts[1]] = parts[0]
+    for kind, wanted in (("branch", ["refs/heads/%s" % ref]),
+                         ("tag", ["refs/tags/%s^{}" % ref, "refs/tags/%s" % ref])):
+        for name in wanted:
+            if name in found:
+                return found[name], kind
+    return None, None
+
+
+def has_commit(layout, commit):
+    return run(cmd.verify_commit(layout.repo, commit), check=False)[0] == 0
+
+
 def resolve(layout, ref, fetch=True, env=None):
     """Fetch, then resolve ref to (commit, kind) with kind branch|tag|commit.
 
@@ -245,6 +285,19 @@ def resolve(layout, ref, fetch=True, env=None):
             return out.strip(), kind
     raise ReleaseError("ref %r does not resolve to a commit in %s (not a branch, tag or commit of the remote)"
                        % (ref, layout.repo))
+
+
+def tag_commit(layout, ref):
+    """The commit the clone's tag ``ref`` names now, or None (no such tag)."""
+    rc, out = run(cmd.verify_commit(layout.repo, "refs/tags/%s" % ref), check=False)
+    return out.strip() if rc == 0 and out.strip() else None
+
+
+def tag_moved(ref, before, after):
+    """The plan's line for a tag the fetch moved, or None."""
+    if before and after and before != after:
+        return "%s moved: %s -> %s" % (ref, short_sha(before), short_sha(after))
+    return None
 
 
 def ensure_worktree(layout, commit):

@@ -303,6 +303,15 @@ config_changes:
   returned: success
   type: dict
   sample: {api: recreate, legacy: removed}
+pending:
+  description:
+    - With O(services) naming services, the services the change touches that the override left out, sorted
+      (they keep the older code; the deploy engine records them and its next deploy without an override picks
+      them up). Empty otherwise.
+  returned: success
+  type: list
+  elements: str
+  sample: [api]
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -109,9 +109,9 @@ options:
     description:
       - With O(step=prepare), service to image the services that are not rebuilt inherit, given instead of
         O(images_from) (a rollback to a release whose directory was pruned passes the images the release log
-        recorded for it).
+        recorded for it). Given, even empty, it is all the step knows of the release's images; a service it does
+        not name runs the image tagged with this commit, built when missing, never the serving release's.
     type: dict
-    default: {}
   images_from:
     description:
       - With O(step=prepare), the release whose image map services that are not rebuilt inherit. Default is the
@@ -415,7 +415,7 @@ def main():
             build=dict(type="list", elements="str", default=[]),
             pull=dict(type="list", elements="str", default=[]),
             images_from=dict(type="str"),
-            previous_images=dict(type="dict", default={}),
+            previous_images=dict(type="dict"),
             commands=dict(type="list", elements="dict", default=[], options=dict(
                 name=dict(type="str"),
                 service=dict(type="str", required=True),

@@ -26,7 +26,8 @@ description:
     C(from_commit) (serving before), C(to_commit) (the release this run went to), C(serving_commit) (what serves
     after this run: C(to_commit) on success or V(hook_failed), the release it went back to after V(rolled_back),
     C(from_commit) after a failure before cutover),
-    C(services_built), C(services_recreated), C(services_deferred) (lists of service names), C(images) (service to
+    C(services_built), C(services_recreated), C(services_deferred), C(services_pending) (lists of service names;
+    pending are the changed services a deploy with O(berth.compose.engine#module:service) left out), C(images) (service to
     image id or name, for every service of C(to_commit)), C(migrations), C(hooks) (lists of names or mappings),
     C(gate) (a mapping with C(passed), or a string V(passed), V(failed), V(skipped)), C(outcome) (V(ok),
     V(rolled_back), V(failed), V(hook_failed); required), C(started) (UTC ISO time; default now), C(duration_s),
@@ -149,6 +150,7 @@ EXAMPLES = r"""
       services_built: [web]
       services_recreated: [web]
       services_deferred: []
+      services_pending: []
       images: {web: app-web:2f6e8a1, api: app-api:9d1c2b7, worker: app-worker:9d1c2b7}
       migrations: [migrate]
       hooks: []

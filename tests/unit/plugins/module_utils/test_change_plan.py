@@ -367,3 +367,19 @@ def test_unknown_service_in_override_lists_valid_names(table):
     with pytest.raises(UnknownServiceError, match=r"unknown service\(s\) nope; the compose project defines: "
                                                   r"api, caddy, db, web"):
         plan([], table, override=["web", "nope"])
+
+
+def test_services_override_names_what_it_left_out_as_pending(table):
+    natural = plan(["db/metrics/x.sql", "api/app.py"], table, TABLE_RULES)
+    changed = set(natural.build) | set(natural.recreate)
+    assert "api" in changed and len(changed) > 1
+    result = plan(["db/metrics/x.sql", "api/app.py"], table, TABLE_RULES, override=["api"])
+    assert result.build == ["api"]
+    assert result.pending == sorted(changed - {"api"})
+    assert "left out: " + ", ".join(result.pending) in result.summary
+    assert plan(["db/metrics/x.sql", "api/app.py"], table, TABLE_RULES).pending == []
+
+
+def test_services_override_of_a_full_change_leaves_every_other_service_pending(table):
+    result = plan(["docker-compose.prod.yml"], table, override=["web"])
+    assert result.build == ["web"] and result.pending == ["api", "caddy", "db"]

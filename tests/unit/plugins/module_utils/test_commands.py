@@ -112,8 +112,8 @@ def test_container_commands():
 # ---------------------------------------------------------------- git
 
 def test_git_commands():
-    assert cmd.fetch(REPO) == ["git", "-C", REPO, "fetch", "--prune", "--tags", "origin",
-                               "refs/heads/*:refs/remotes/origin/*"]
+    assert cmd.fetch(REPO) == ["git", "-C", REPO, "fetch", "--prune", "origin",
+                               "refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*"]
     assert cmd.rev_parse(DIR) == ["git", "-C", DIR, "rev-parse", "HEAD"]
     assert cmd.verify_commit(REPO, "refs/tags/v1") == [
         "git", "-C", REPO, "rev-parse", "--verify", "--quiet", "refs/tags/v1^{commit}"]

@@ -404,3 +404,84 @@ def test_a_service_the_failed_release_added_is_removed_not_switched_back(tmp_pat
 def host_result(out):
     from ansible_collections.berth.compose.plugins.module_utils.host import Result
     return Result(0, out, [], "")
+
+
+# ------------------------------------------------------------------ what the plan starts from (issue 18)
+
+def deploy_again(root, monkeypatch, plan, **extra):
+    """A further run against the same app root, with compute_plan answering ``plan`` (its request is kept)."""
+    requests = []
+    monkeypatch.setattr(deployer_module, "compute_plan",
+                        lambda request, render: requests.append(request) or FakePlan(**plan))
+    run = Deployer(params(root, **extra), gate=FakeGate((True,)))
+    run.release = FakeRelease(run.release.p, run.layout)
+    return run, requests
+
+
+def test_a_deploy_that_names_a_service_leaves_the_other_changes_pending_until_the_next_deploy(tmp_path, monkeypatch):
+    run, gate, root = story(tmp_path, monkeypatch, service="web")
+    monkeypatch.setattr(deployer_module, "compute_plan",
+                        lambda request, render: FakePlan(build=["web"], pending=["api"]))
+    result = run.run()
+    assert not result.get("failed"), result
+    assert log_of(root)[-1]["services_pending"] == ["api"]
+    assert any(line.startswith("pending:   api") for line in result["plan"])
+    # The same commit again, naming no service: api is built and recreated, nothing stays pending.
+    again, _requests = deploy_again(root, monkeypatch, dict(build=[]), ref=B)
+    result = again.run()
+    assert not result.get("failed"), result
+    assert result["planned"]["build"] == ["api"] and result["planned"]["up"] == ["api"]
+    assert "picks up:  api (left out by an earlier -e service=)" in result["plan"]
+    assert log_of(root)[-1]["services_pending"] == []
+
+
+def test_a_deploy_that_names_a_service_again_carries_the_pending_ones_on(tmp_path, monkeypatch):
+    run, gate, root = story(tmp_path, monkeypatch, service="web")
+    monkeypatch.setattr(deployer_module, "compute_plan",
+                        lambda request, render: FakePlan(build=["web"], pending=["api"]))
+    run.run()
+    again, _requests = deploy_again(root, monkeypatch, dict(build=["web"], pending=["worker"]), ref=B, service="web")
+    result = again.run()
+    assert result["planned"]["build"] == ["web"] and log_of(root)[-1]["services_pending"] == ["api", "worker"]
+
+
+def test_a_switch_no_run_recorded_is_planned_from_the_release_the_log_says_serves(tmp_path, monkeypatch):
+    older = "c" * 40
+    run, gate, root = story(tmp_path, monkeypatch)
+    (root / "releases" / older).mkdir()
+    (root / "releases.jsonl").write_text(json.dumps(dict(
+        id="r1", kind="deploy", to_commit=older, serving_commit=older, outcome="ok", started="2026-12-01T00:00:00Z"))
+        + "\n")
+    again, requests = deploy_again(root, monkeypatch, dict(build=["web"]))
+    result = again.run()
+    assert not result.get("failed"), result
+    # current points at A (switched by a run that never recorded): the plan and the record start from `older`.
+    assert requests[0].from_ref == older and result["from_commit"] == older
+    assert any("which no run recorded" in line for line in result["plan"])
+    assert log_of(root)[-1]["from_commit"] == older
+
+
+def test_a_rollback_to_a_release_without_directory_or_logged_images_never_runs_the_newer_images(tmp_path, monkeypatch):
+    run, gate, root = story(tmp_path, monkeypatch, kind="rollback", ref=B)
+    (root / "releases" / A / ".berth").mkdir()
+    (root / "releases" / A / ".berth" / "images.yml").write_text(
+        'services:\n  "web":\n    image: "shop-web:%s"\n  "api":\n    image: "shop-api:%s"\n' % (A[:12], A[:12]))
+    monkeypatch.setattr(deployer_module, "compute_plan", lambda request, render: FakePlan(build=["web"]))
+    run.run()
+    prepare = [p for name, p in run.release.calls if name == "prepare"][0]
+    # web differs between the two commits: it gets B's own image (built when missing), never A's.
+    assert prepare["previous_images"] == {"api": "shop-api:" + A[:12]}
+    assert prepare["images_from"] is None
+
+
+def test_a_rollback_to_a_release_the_log_recorded_takes_its_logged_images(tmp_path, monkeypatch):
+    run, gate, root = story(tmp_path, monkeypatch, kind="rollback", ref=B)
+    first = dict(id="r1", kind="deploy", to_commit=B, serving_commit=B, outcome="ok",
+                 started="2026-12-01T00:00:00Z", images={"web": "shop-web:" + B[:12]})
+    second = dict(id="r2", kind="deploy", from_commit=B, to_commit=A, serving_commit=A, outcome="ok",
+                  started="2026-12-02T00:00:00Z")
+    (root / "releases.jsonl").write_text(json.dumps(first) + "\n" + json.dumps(second) + "\n")
+    monkeypatch.setattr(deployer_module, "compute_plan", lambda request, render: FakePlan(build=["web"]))
+    run.run()
+    prepare = [p for name, p in run.release.calls if name == "prepare"][0]
+    assert prepare["previous_images"] == {"web": "shop-web:" + B[:12]}

@@ -96,6 +96,21 @@ def test_resolve_finds_branch_tag_and_sha_after_fetch_and_names_an_unknown_ref(c
         rel.resolve(layout, "nope", fetch=False)
 
 
+def test_resolve_follows_a_tag_re_pointed_on_the_remote_and_says_it_moved(clone):
+    layout, origin = clone
+    first = rel.resolve(layout, "v1")[0]
+    (origin / "new").write_text("x")
+    git(origin, "add", "-A")
+    git(origin, "commit", "-q", "-m", "two")
+    git(origin, "tag", "-f", "v1")
+    head = git(origin, "rev-parse", "HEAD")
+    before = rel.tag_commit(layout, "v1")
+    assert before == first != head
+    assert rel.resolve(layout, "v1") == (head, "tag")
+    assert rel.tag_moved("v1", before, rel.tag_commit(layout, "v1")) == "v1 moved: %s -> %s" % (first[:12], head[:12])
+    assert rel.tag_moved("v1", head, head) is None and rel.tag_moved("v1", None, head) is None
+
+
 def test_resolve_refuses_a_rewritten_branch(clone):
     layout, origin = clone
     rel.resolve(layout, "main")
@@ -191,3 +206,31 @@ def test_deploy_key_is_owner_only_and_ssh_checks_the_pinned_host_key(tmp_path):
     assert "StrictHostKeyChecking=yes" in env["GIT_SSH_COMMAND"] and key in env["GIT_SSH_COMMAND"]
     assert rel.ssh_environment(layout, "KEY", "git.example ssh-ed25519 AAAA")[1] is False
     assert rel.ssh_environment(layout, "", "") == (None, False)
+
+
+def refs_of(layout):
+    return git(layout.repo, "for-each-ref", "--format=%(objectname) %(refname)")
+
+
+def test_check_mode_preflight_reads_the_remote_and_changes_nothing(clone):
+    from ansible_collections.berth.compose.plugins.module_utils.release_dir import ReleaseDir
+    layout, origin = clone
+    (origin / "new").write_text("x")
+    git(origin, "add", "-A")
+    git(origin, "commit", "-q", "-m", "two")
+    head = git(origin, "rev-parse", "HEAD")
+    before = refs_of(layout)
+    state = os.listdir(layout.root)
+    params = dict(root=layout.root, ref="main", project="shop", env_template=None, env_file=None,
+                  repo_ssh_key="-----BEGIN KEY-----\nnot a real key\n", repo_known_hosts="host ssh-ed25519 AAAA\n")
+    result = {}
+    ReleaseDir(params, check_mode=True).preflight(result)
+    assert result["commit"] == head and result["unfetched"] is True and result["changed"] is True
+    assert any("has not fetched" in note for note in result["notes"])
+    # Nothing fetched, no key written under the app root.
+    assert refs_of(layout) == before and os.listdir(layout.root) == state
+    # Once fetched, check mode resolves to the same commit and plans it.
+    rel.resolve(layout, "main")
+    result = {}
+    ReleaseDir(params, check_mode=True).preflight(result)
+    assert result["commit"] == head and not result.get("unfetched") and result["changed"] is False

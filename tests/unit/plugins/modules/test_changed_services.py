@@ -20,7 +20,7 @@ COMPOSE = {
 }
 
 RETURN_KEYS = {"build", "recreate", "full", "hooks", "unclaimed", "reasons", "full_reasons", "summary",
-               "from_commit", "to_commit", "services", "buildable", "removed", "config_changes"}
+               "from_commit", "to_commit", "services", "buildable", "removed", "config_changes", "pending"}
 
 pytestmark = pytest.mark.usefixtures("module_exit_raises")
 
