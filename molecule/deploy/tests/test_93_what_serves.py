@@ -1,7 +1,14 @@
 """The log and the host agree on what serves (issue 18): a tag re-pointed on the remote is followed,
 a `-e service=` deploy leaves the other changed services pending until the next deploy picks them
-up, and a rollback to a commit this host never deployed runs that commit's own images."""
-from conftest import commit_of, current_commit, deploy, records, rollback, serving_ref
+up, a rollback to a commit this host never deployed runs that commit's own images, a failing rollback
+puts back what served, and a Ctrl-C during a migration never lets a second deploy run alongside."""
+import os
+import signal
+import subprocess
+import time
+
+from conftest import (ROOT, commit_of, current_commit, deploy, playbook_argv, playbook_env, records, rollback,
+                      run_playbook, serving_ref)
 
 FIXTURES = "/srv/fixtures/sample.git"
 GIT = "git -c user.name=truth -c user.email=truth@berth.test"
@@ -77,3 +84,54 @@ def test_a_rollback_to_a_commit_never_deployed_here_runs_its_own_images(host):
     forward = deploy("truth-api")
     assert forward.rc == 0, forward.out
     assert current_commit(host) == newer
+
+
+def test_a_failing_rollback_switches_back_and_reconcile_keeps_the_last_good_release(host):
+    good = current_commit(host)
+    assert not host.file(ROOT + "/.berth/pin").exists
+    # A commit whose api never turns healthy (its health endpoint dropped, as the api-unhealthy fixture).
+    bad = commit_on(host, "truth-bad-api", good, "sed -i '/> \\/www\\/health$/d' api/serve.sh")
+    # A rollback never fetches: the host learns of the commit as a deploy's fetch would have taught it.
+    host.check_output("runuser -u deploy -- git -C %s/repo fetch -q origin" % ROOT)
+    back = rollback(bad)
+    assert back.rc != 0, back.out
+    last = records(host)[-1]
+    assert last["kind"] == "rollback" and last["outcome"] == "rolled_back" and last["serving_commit"] == good, last
+    # The pin that was in force before (none) is in force again, and the host agrees with the log.
+    assert not host.file(ROOT + "/.berth/pin").exists
+    assert current_commit(host) == good
+    repair = run_playbook("reconcile")
+    assert repair.rc == 0, repair.out
+    assert current_commit(host) == good
+    assert records(host)[-1]["serving_commit"] == good
+
+
+def test_ctrl_c_during_a_migration_then_a_second_deploy_never_runs_alongside(host):
+    commit_on(host, "truth-slow-migrate", current_commit(host),
+              "sed -i 's/^set -eu$/set -eu\\nsleep 15/' migrate/migrate.sh")
+    before = len(records(host))
+    first = subprocess.Popen(playbook_argv("deploy", "-e", "ref=truth-slow-migrate"), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, env=playbook_env(), start_new_session=True)
+    migrating = "docker ps -q --filter label=com.docker.compose.project=sample --filter label=com.docker.compose.service=migrate"
+    try:
+        for _attempt in range(480):
+            if host.check_output(migrating):
+                break
+            time.sleep(0.25)
+        else:
+            raise AssertionError("the migration never started")
+    finally:
+        os.killpg(first.pid, signal.SIGINT)  # the operator's Ctrl-C
+        first.wait(timeout=120)
+    second = deploy("truth-slow-migrate", "-e", "berth_lock_wait=2")
+    assert second.rc != 0, second.out
+    assert "held by 'deploy truth-slow-migrate'" in second.out, second.out
+    assert len(host.check_output(migrating).split()) <= 1
+    # The first engine finishes on the VM and gives the lock back; its migration ran once.
+    for _attempt in range(480):
+        if not host.file(ROOT + "/.berth/deploy.lock").exists:
+            break
+        time.sleep(0.25)
+    assert not host.file(ROOT + "/.berth/deploy.lock").exists
+    new = [r for r in records(host)[before:] if r["kind"] == "deploy"]
+    assert [(r["to_commit"], r["outcome"]) for r in new] == [(commit_of(host, "truth-slow-migrate"), "ok")], new
