@@ -404,3 +404,51 @@ def test_a_service_the_failed_release_added_is_removed_not_switched_back(tmp_pat
 def host_result(out):
     from ansible_collections.berth.compose.plugins.module_utils.host import Result
     return Result(0, out, [], "")
+
+
+# ------------------------------------------------------------------ secrets never leave the host (issue 18.11, 18.15)
+
+DSN = "postgres://app:pw-" + "7f3a9c2e1b" + "@db:5432/app"
+
+
+def with_env(root, text):
+    (root / "shared").mkdir(parents=True)
+    (root / "shared" / ".env").write_text(text)
+
+
+def test_a_failing_migration_that_prints_its_env_leaks_no_value_into_the_result_or_the_log(tmp_path, monkeypatch):
+    printed = "applying 003\nmigration 003 failed\nDATABASE_URL=%s\nAPI_KEY=k3y-0123456789\nDEBUG=1" % DSN
+    with_env(tmp_path / "shop", "DATABASE_URL=%s\nAPI_KEY='k3y-0123456789'\nDEBUG=1\n" % DSN)
+    run, gate, root = story(tmp_path, monkeypatch, one_shot=["migrate"],
+                            fail={"run": "migrate failed (exit 1); its last lines:\n%s\nlogin regpass-42x" % printed},
+                            registry_login={"username": "ci", "password": "regpass-42x"})
+    monkeypatch.setattr(deployer_module, "compute_plan", lambda request, render: FakePlan(build=["web", "migrate"]))
+    result = run.run()
+    assert result["failed"] and "nothing was switched" in result["msg"]
+    written = (root / "releases.jsonl").read_text()
+    shown = json.dumps(result)
+    for secret in ("pw-7f3a9c2e1b", "k3y-0123456789", "regpass-42x"):
+        assert secret not in shown and secret not in written, secret
+    # The output is still there, with the mark where each value was.
+    assert "DATABASE_URL=<redacted>" in result["msg"] and "API_KEY=<redacted>" in log_of(root)[-1]["message"]
+    assert "DEBUG=1" in result["msg"]  # too short and plain to be a secret
+
+
+def test_a_failed_probe_with_a_token_leaks_neither_the_token_nor_its_auth_header(tmp_path, monkeypatch):
+    probe = dict(url="https://127.0.0.1/health?token=tok-55aa66bb", headers={"Authorization": "Bearer abcdef123456",
+                                                                             "Host": "shop.example"})
+    run, gate, root = story(tmp_path, monkeypatch, verdicts=(False, True), probes=[probe])
+    gate.verdicts = [False, True]
+
+    def failing(services, soak=0.0):
+        gate.calls.append(list(services))
+        passed = gate.verdicts.pop(0)
+        return dict(passed=passed, failed_services=[] if passed else ["web"], ready={},
+                    msg="probe https://127.0.0.1/health?token=tok-55aa66bb: HTTP 401 (sent Bearer abcdef123456)")
+    gate.run = failing
+    result = run.run()
+    assert "automatic rollback done" in result["msg"]
+    shown, written = json.dumps(result), (root / "releases.jsonl").read_text()
+    for secret in ("tok-55aa66bb", "abcdef123456"):
+        assert secret not in shown and secret not in written, secret
+    assert "https://127.0.0.1/health?token=<redacted>" in result["msg"]
