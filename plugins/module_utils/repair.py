@@ -34,6 +34,7 @@ from ansible_collections.berth.compose.plugins.module_utils.atomic_file import a
 from ansible_collections.berth.compose.plugins.module_utils.compose_cli import render_config
 from ansible_collections.berth.compose.plugins.module_utils.engine_gate import Gate
 from ansible_collections.berth.compose.plugins.module_utils.engine_record import reconcile_record
+from ansible_collections.berth.compose.plugins.module_utils.redact import Redactor
 from ansible_collections.berth.compose.plugins.module_utils.release_dir import (
     ReleaseDir, StepFailed, read_release_ref)
 from ansible_collections.berth.compose.plugins.module_utils.run_as import in_child_as, owner_of, user_to_become
@@ -62,6 +63,8 @@ class Reconciler(object):
         self.baseline_path = os.path.join(self.layout.state, rc.BASELINE_FILE)
         self.lock_path = os.path.join(self.layout.state, "deploy.lock")
         self._gate = gate
+        # The env file's values and the probes' secrets: hidden in every record, result and message.
+        self.redactor = Redactor.for_run(params.get("env_file"), probes=params.get("probes"))
 
     # -------------------------------------------------------------- reading
 
@@ -201,7 +204,7 @@ class Reconciler(object):
         prepared = None
         if outcome in ("ok", "failed") and drift:
             commit, record, dummy = self.target(self.records())
-            text = rc.summary(drift, actions) + (" -- " + failure if failure else "")
+            text = self.redactor.text(rc.summary(drift, actions) + (" -- " + failure if failure else ""))
             entry = reconcile_record(commit, record, outcome, text, actions, from_commit, gate, started, now,
                                      operator, bool(self.pin()))
             try:
@@ -467,4 +470,4 @@ class Reconciler(object):
             result.update(failed=True, msg=str(exc))
         except host.CommandError as exc:
             result.update(failed=True, msg=str(exc), output=rel.tail(exc.output, 20))
-        return result
+        return self.redactor.result(result)

@@ -170,3 +170,17 @@ def test_the_rate_limit_writes_its_metrics_in_the_check(root, monkeypatch):
     result = r.run("check")  # no release directory: drift, and the rate limit is tripped
     assert result["blocked"] and "2 failed repairs" in result["rate_limit_msg"]
     assert 'result="rate_limited"} 1' in metrics(root)
+
+
+def test_a_failed_repair_whose_build_prints_a_secret_leaks_it_nowhere(root):
+    """Issue 18.11: the env file's values are hidden in the record (and so the webhooks) and the result."""
+    (root / "env").write_text("DB_PASSWORD=rc-s3cret-991\nDEBUG=1\n")
+
+    def work(commit, record, source):
+        return dict(drift=[STOPPED], actions=dict(build=["web"]), failed=True,
+                    msg="docker compose build failed (exit 1): RUN echo rc-s3cret-991", output="rc-s3cret-991\n")
+    result = reconciler(root, Gate(), work).run("repair")
+    assert result["failed"] and "RUN echo <redacted>" in result["msg"]
+    assert "rc-s3cret-991" not in json.dumps(result)
+    assert "rc-s3cret-991" not in (root / "releases.jsonl").read_text()
+    assert "RUN echo <redacted>" in records(root)[-1]["message"]
