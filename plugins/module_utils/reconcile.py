@@ -292,9 +292,15 @@ def parse_iso(text):
         return None
 
 
+# The kinds of record that put a release in place: only one of these, when it worked, resets the count.
+# A one-off task (kind task) runs beside the release and repairs nothing, so it never does.
+RESETS_LIMIT = ("deploy", "rollback", "reconcile")
+
+
 def recent_failures(records, now, window):
     """Failed reconcile records within ``window`` seconds before ``now``, after the last record
-    that put a good release in place (a deploy, rollback or repair that worked resets the count)."""
+    that put a good release in place (a deploy, rollback or repair that worked resets the count;
+    an ok ``task`` or any other record does not)."""
     failures = []
     for record in reversed(records):
         if record.get("kind") == "reconcile" and record.get("outcome") == "failed":
@@ -302,7 +308,7 @@ def recent_failures(records, now, window):
             if started is not None and now - started <= window:
                 failures.append(record)
             continue
-        if record.get("outcome") == "ok":
+        if record.get("outcome") == "ok" and record.get("kind") in RESETS_LIMIT:
             break
     return list(reversed(failures))
 
