@@ -398,19 +398,60 @@ def images(records, commit):
     return {}
 
 
-def retained(records, keep):
-    """Commits retention keeps, newest first: the newest ``keep`` release commits, the current and the last good."""
+# Failed attempts (deploys and rollbacks that did not end ok) whose release directories retention keeps
+# for diagnosis - their compose files, image map and env link show what was tried - besides the good
+# releases; the newest ones, since an older failure has been looked at or superseded. They never count
+# toward ``keep``: a few failed tries cannot push a good release (the ref=previous target) out.
+KEEP_FAILED = 2
+
+
+def _failed_attempts(records, good):
+    failed = []
+    for record in reversed(records):
+        commit = record.get("to_commit")
+        if (commit and record.get("kind") in ("deploy", "rollback") and record.get("outcome") != "ok"
+                and commit not in good and commit not in failed):
+            failed.append(commit)
+    return failed
+
+
+def retained(records, keep, keep_failed=KEEP_FAILED):
+    """Commits retention keeps, newest first: the newest ``keep`` good releases, the current and the last
+    good, and the newest ``keep_failed`` failed attempts (which never count toward ``keep``)."""
     ordered = []
+    good = []
     for record in reversed(records):
         for name in ("serving_commit", "to_commit"):
             commit = record.get(name)
             if commit and commit not in ordered:
                 ordered.append(commit)
-    keep_set = set(ordered[:keep])
+        if is_good(record) and record["serving_commit"] not in good:
+            good.append(record["serving_commit"])
+    keep_set = set(good[:keep]) | set(_failed_attempts(records, good)[:keep_failed])
     for record in (current(records), last_good(records)):
         if record and record.get("serving_commit"):
             keep_set.add(record["serving_commit"])
     return [commit for commit in ordered if commit in keep_set]
+
+
+def prune_plan(found, records, keep, protect=(), keep_failed=KEEP_FAILED):
+    """Release directories to remove, newest first, judged by the log: all but the good releases
+    :func:`retained` keeps and ``protect``, except the newest ``keep_failed`` directories (by modification
+    time) of failed attempts - recorded ones, or ones no record names (a run killed before it recorded, or
+    made by hand) - so at most ``keep_failed`` directories ever stay beside the good ones. Without
+    records, the newest ``keep`` by modification time stay (the log is the only judge of good and failed).
+
+    found: [(commit, mtime)] of the directories under releases/."""
+    newest = sorted(found, key=lambda item: item[1], reverse=True)
+    if not records:
+        kept = set(commit for commit, _mtime in newest[:max(keep, 1)])
+    else:
+        kept = set(retained(records, keep, keep_failed=0))
+        good = set(r["serving_commit"] for r in records if is_good(r))
+        failed = [commit for commit, _mtime in newest if commit not in kept and commit not in good]
+        kept |= set(failed[:keep_failed])
+    kept |= set(c for c in protect if c)
+    return [commit for commit, _mtime in newest if commit not in kept]
 
 
 def run_query(records, state, before=None, commit=None, limit=0, keep=5):
@@ -433,5 +474,5 @@ def run_query(records, state, before=None, commit=None, limit=0, keep=5):
 __all__ = [
     "FIELD_NAMES", "KINDS", "OUTCOMES", "QUERIES", "ReleaseLogError", "append_record", "commit_matches", "current",
     "encode", "gate_failed", "history", "images", "is_good", "last_good", "new_id", "parse_lines", "parse_mode",
-    "prepare_record", "read_log", "resolve_gid", "resolve_uid", "retained", "run_query",
+    "prepare_record", "prune_plan", "read_log", "resolve_gid", "resolve_uid", "retained", "run_query",
 ]
