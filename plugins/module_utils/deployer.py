@@ -20,6 +20,7 @@ import time
 from ansible_collections.berth.compose.plugins.module_utils import deploy_lock
 from ansible_collections.berth.compose.plugins.module_utils import commands as cmd
 from ansible_collections.berth.compose.plugins.module_utils import host
+from ansible_collections.berth.compose.plugins.module_utils import names
 from ansible_collections.berth.compose.plugins.module_utils import release_log
 from ansible_collections.berth.compose.plugins.module_utils import releases as rel
 from ansible_collections.berth.compose.plugins.module_utils.change_plan import UnclaimedPathsError
@@ -209,6 +210,10 @@ class Deployer(object):
         if not previous:
             raise Stop("preflight", "The release log has no good release before %s; name the release with "
                        "-e ref=<sha|tag>." % ((serving.get("serving_commit") or "the serving one")[:12]))
+        if not names.is_full_sha(previous["serving_commit"]):  # it becomes a git argument and a path part
+            raise Stop("preflight", "Refusing the rollback, nothing changed: the release log %s names %r as the "
+                       "previous release, which is not a full commit id; name the release with -e ref=<sha|tag>."
+                       % (self.log_path, previous["serving_commit"]))
         self.ref = previous["serving_commit"]
         self.facts["previous_ref"] = previous.get("ref")
 

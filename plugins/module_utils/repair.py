@@ -78,7 +78,29 @@ class Reconciler(object):
         return rel.read_pin(self.layout)
 
     def target(self, records):
-        return rc.target_release(self.pin(), records, release_log.commit_matches)
+        """(commit, record, source) of the release to bring back; Failed when the pin or the log holds a
+        commit that is not a full sha (they are used as path parts and git arguments, as root)."""
+        pin = self.pin()
+        problem = rc.commit_problem(pin, "the rollback pin %s" % self.layout.pin) if pin else None
+        commit, record, source = rc.target_release(pin, records, release_log.commit_matches)
+        if not problem and commit and source != "pin":
+            problem = rc.commit_problem(commit, "the release log %s (record %s)" % (
+                self.log_path, (record or {}).get("id") or "without id"))
+        if not problem and record:
+            problem = rc.image_problem(record.get("images"), "the release log %s (record %s)" % (
+                self.log_path, record.get("id") or "without id"))
+        if problem:
+            raise Failed(problem)
+        return commit, record, source
+
+    def release_repair(self, records, result):
+        """Say loudly when release repair is off because the log lost what serves (result: release_repair)."""
+        serving = self.layout.current_dir() or (self.layout.releases if os.path.isdir(self.layout.releases) and
+                                                os.listdir(self.layout.releases) else None)
+        problem = rc.release_repair_problem(self.pin(), records, serving)
+        result["release_repair"] = problem is None
+        if problem:
+            result.setdefault("warnings", []).append(problem % self.log_path)
 
     def unit_state(self, verb, unit):
         out = host.run([self.p["systemctl"], verb, unit], check=False, merge=False).out
@@ -223,6 +245,7 @@ class Reconciler(object):
         p = self.p
         now = self.clock()
         records = self.records()
+        self.release_repair(records, result)
         commit, record, source = self.target(records)
         result.update(commit=commit, source=source)
         recorded = rc.read_json(self.baseline_path)
@@ -260,7 +283,9 @@ class Reconciler(object):
 
     def status(self, result):
         p = self.p
-        tripped, message = rc.rate_limit(self.records(), self.clock(), p["max_failures"], p["window"])
+        records = self.records()
+        self.release_repair(records, result)
+        tripped, message = rc.rate_limit(records, self.clock(), p["max_failures"], p["window"])
         result.update(rate_limited=tripped, rate_limit_msg=message, last=rc.read_json(self.state_path) or {})
 
     def finish_step(self, result):
@@ -326,7 +351,9 @@ class Reconciler(object):
     def _bring_back(self, result, actions):
         """The release work (as the owner of the app's files), then the app unit; the repair's drift."""
         p = self.p
-        commit, record, source = self.target(self.records())
+        records = self.records()
+        self.release_repair(records, result)
+        commit, record, source = self.target(records)
         result.update(commit=commit, source=source)
         if not commit:
             return []

@@ -271,6 +271,12 @@ summary:
   description: With O(step=repair), the record's message.
   returned: after a good repair
   type: str
+release_repair:
+  description: False when release repair is off - no pin and no record of the release log says what serves, yet a
+    release is deployed (the log was deleted); a warning then says so. Reconcile refuses a pin or a log record whose
+    commit is not a full commit id.
+  returned: step=check, step=status or step=repair
+  type: bool
 last:
   description: With O(step=status), the state file (last run, last result, repaired total).
   returned: step=status

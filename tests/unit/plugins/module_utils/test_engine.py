@@ -452,3 +452,16 @@ def test_a_failed_probe_with_a_token_leaks_neither_the_token_nor_its_auth_header
     for secret in ("tok-55aa66bb", "abcdef123456"):
         assert secret not in shown and secret not in written, secret
     assert "https://127.0.0.1/health?token=<redacted>" in result["msg"]
+
+
+@pytest.mark.parametrize("serving", ["--upload-pack=touch /tmp/pwned", "../../etc", "abc1234"])
+def test_rollback_to_previous_refuses_a_log_commit_that_is_not_a_full_sha(tmp_path, monkeypatch, serving):
+    """Issue 18.18: the log's commit would become a git argument and a path part."""
+    run, gate, root = story(tmp_path, monkeypatch, kind="rollback", ref="previous")
+    with open(str(root / "releases.jsonl"), "w") as handle:
+        for record in ({"kind": "deploy", "outcome": "ok", "to_commit": serving, "serving_commit": serving},
+                       {"kind": "deploy", "outcome": "ok", "to_commit": A, "serving_commit": A}):
+            handle.write(json.dumps(record) + "\n")
+    result = run.run()
+    assert result["failed"] and "not a full commit id" in result["msg"], result
+    assert [name for name, _p in run.release.calls] == []
