@@ -73,8 +73,8 @@ def test_the_secrets_of_a_run_come_from_the_env_file_the_passwords_and_the_probe
     env = tmp_path / ".env"
     env.write_text("export DB_PASSWORD='pw with space'\nDSN=\"postgres://a:b-long-pw@h/d\"\nPORT=5432\n# C=commented\n")
     assert env_values(env.read_text()) == ["pw with space", "postgres://a:b-long-pw@h/d", "5432"]
-    probes = [{"url": "https://u:probe-pw-1@h/x?key=qk-123456", "headers": {"Authorization": "Basic Zm9vOmJhcg==",
-                                                                             "Host": "shop.example"}}]
+    headers = {"Authorization": "Basic Zm9vOmJhcg==", "Host": "shop.example"}
+    probes = [{"url": "https://u:probe-pw-1@h/x?key=qk-123456", "headers": headers}]
     assert set(probe_secrets(probes)) == {"probe-pw-1", "qk-123456", "Basic Zm9vOmJhcg=="}
     r = Redactor.for_run(str(env), passwords=["registry-pw", None], probes=probes)
     text = r.text("pw with space b-long-pw registry-pw Basic Zm9vOmJhcg== shop.example qk-123456 probe-pw-1")

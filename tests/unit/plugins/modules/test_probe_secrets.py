@@ -15,15 +15,16 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", "..", "..", ".."))
 NS = os.path.join(ROOT, ".build", "pytest-collections")
 TOKEN = "tok-9f8e7d6c5b"
 AUTH = "Bearer hdr-0a1b2c3d4e"
-PROBE = {"url": "http://127.0.0.1:9/health?token=%s" % TOKEN, "name": "", "headers": {"Authorization": AUTH,
-                                                                                       "Host": "shop.test"}}
+PROBE = {"url": "http://127.0.0.1:9/health?token=%s" % TOKEN, "name": "",
+         "headers": {"Authorization": AUTH, "Host": "shop.test"}}
 
 
 def run_module(name, args):
     args = dict(args, _ansible_verbosity=3, _ansible_no_log=False, _ansible_check_mode=False)
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "plugins", "modules", name + ".py")],
                           input=json.dumps({"ANSIBLE_MODULE_ARGS": args}), stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=NS), timeout=120)
+                          stderr=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=NS), timeout=120,
+                          check=False)
     assert proc.stdout.strip(), proc.stderr
     return proc.stdout, json.loads(proc.stdout)
 
