@@ -33,6 +33,7 @@ from ansible_collections.berth.compose.plugins.module_utils.engine_record import
     Marks, failure_message, plan_lines, record_for, summary_lines)
 from ansible_collections.berth.compose.plugins.module_utils.release_dir import (
     ReleaseDir, StepFailed, read_release_ref)
+from ansible_collections.berth.compose.plugins.module_utils.redact import Redactor
 
 STEP_LABELS = dict(
     lock="Take the deploy lock",
@@ -96,6 +97,9 @@ class Deployer(object):
         self.ref = params["ref"]
         self.pin_before = None
         self.facts = {}
+        # The env file's values, the registry password and the probes' secrets: hidden in every text told.
+        self.redactor = Redactor.for_run(params.get("env_file"), [(params.get("registry_login") or {}).get("password")],
+                                         params.get("probes"))
 
     @property
     def lock_path(self):
@@ -135,7 +139,7 @@ class Deployer(object):
             self._lock()
         except Stop as exc:
             self.result.update(failed=True, msg=exc.msg)
-            return self.result
+            return self.redactor.result(self.result)
         try:
             self._story()
         except Stop as exc:
@@ -144,7 +148,7 @@ class Deployer(object):
             self._failed(Stop(self.stage, str(exc)))
         finally:
             self._unlock()
-        return self.result
+        return self.redactor.result(self.result)
 
     def _lock(self):
         p = self.p
@@ -218,6 +222,10 @@ class Deployer(object):
         if not previous:
             raise Stop("preflight", "The release log has no good release before %s; name the release with "
                        "-e ref=<sha|tag>." % ((serving.get("serving_commit") or "the serving one")[:12]))
+        if not names.is_full_sha(previous["serving_commit"]):  # it becomes a git argument and a path part
+            raise Stop("preflight", "Refusing the rollback, nothing changed: the release log %s names %r as the "
+                       "previous release, which is not a full commit id; name the release with -e ref=<sha|tag>."
+                       % (self.log_path, previous["serving_commit"]))
         self.ref = previous["serving_commit"]
         self.facts["previous_ref"] = previous.get("ref")
 
@@ -392,7 +400,7 @@ class Deployer(object):
         return cut
 
     def _record(self, outcome, serving, message=None, gate=None):
-        record = record_for(self, outcome, serving, message, gate)
+        record = record_for(self, outcome, serving, self.redactor.text(message), gate)
         if self.check_mode:
             self.result["record"] = record
             return record

@@ -23,6 +23,22 @@ _MSG_REASON_MAX = 240
 # HTTP methods a probe may use.
 PROBE_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
+# The ``probes`` option's suboptions, one spec for the modules that gate (health_gate, engine, reconcile).
+# ``headers`` is no_log: an Authorization or Cookie header never shows at -vvv, in a result or in the host's
+# journal. A URL's password and query values are hidden from results at run time (redact.probe_secrets).
+PROBE_OPTIONS = dict(
+    url=dict(type="str", required=True),
+    name=dict(type="str"),
+    status=dict(type="list", elements="int", default=[]),
+    body=dict(type="str"),
+    headers=dict(type="dict", default={}, no_log=True),
+    method=dict(type="str", default="GET"),
+    validate_certs=dict(type="bool", default=True),
+    ca_path=dict(type="path"),
+    timeout=dict(type="float", default=5),
+    follow_redirects=dict(type="bool", default=False),
+)
+
 
 @dataclass(frozen=True)
 class ContainerState:

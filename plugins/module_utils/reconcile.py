@@ -30,6 +30,7 @@ import stat
 import time
 
 from ansible_collections.berth.compose.plugins.module_utils.atomic_file import atomic_write
+from ansible_collections.berth.compose.plugins.module_utils.names import FULL_SHA
 
 # Every value berth_reconcile_last_result can take, in the order the metric lists them.
 RESULTS = ("ok", "repaired", "failed", "skipped_locked", "rate_limited", "checked")
@@ -84,6 +85,38 @@ def target_release(pin, records, commit_matches):
     if serving:
         return serving[-1]["serving_commit"], serving[-1], "release log"
     return None, None, "nothing recorded"
+
+
+def commit_problem(value, where):
+    """Why ``value`` (from the pin or the release log, files reconcile reads as root and uses as path parts
+    and git arguments) is refused, or None for a full commit id."""
+    if isinstance(value, str) and FULL_SHA.match(value):
+        return None
+    return ("Refusing to reconcile, nothing was changed: %s holds %r, which is not a full commit id (40 or 64 "
+            "lowercase hexadecimal digits); the engine writes only full ones, so it was edited by hand or is "
+            "corrupt. Fix or remove it (without the pin the release log decides), or deploy or roll back to "
+            "write a good one." % (where, value))
+
+
+def image_problem(images, where):
+    """Why an image map from the release log is refused (a value docker would read as an option), or None."""
+    bad = sorted(s for s, image in (images or {}).items() if not isinstance(image, str) or not image
+                 or image.startswith("-") or re.search(r"[\s\x00-\x1f]", image))
+    if bad:
+        return ("Refusing to reconcile, nothing was changed: %s names images for %s that are not image references"
+                % (where, ", ".join(map(str, bad))))
+    return None
+
+
+def release_repair_problem(pin, records, serving_dir):
+    """Loud words when release repair is off: no pin and no record says what serves, yet ``serving_dir``
+    (``current``'s target, or a release directory) shows a release was deployed - the log was deleted."""
+    if pin or any(r.get("serving_commit") for r in records) or not serving_dir:
+        return None
+    return ("release repair is OFF: the release log %%s has no record of what serves, yet %s is deployed (the log "
+            "was deleted or emptied). Reconcile cannot tell which release to bring back: it only re-applies the "
+            "provisioning roles. Restore the log from a backup (releases.jsonl.1 holds the older records "
+            "rotation moved), or deploy or roll back to record the release that should serve." % serving_dir)
 
 
 def parse_config_hashes(text):
@@ -292,9 +325,15 @@ def parse_iso(text):
         return None
 
 
+# The kinds of record that put a release in place: only one of these, when it worked, resets the count.
+# A one-off task (kind task) runs beside the release and repairs nothing, so it never does.
+RESETS_LIMIT = ("deploy", "rollback", "reconcile")
+
+
 def recent_failures(records, now, window):
     """Failed reconcile records within ``window`` seconds before ``now``, after the last record
-    that put a good release in place (a deploy, rollback or repair that worked resets the count)."""
+    that put a good release in place (a deploy, rollback or repair that worked resets the count;
+    an ok ``task`` or any other record does not)."""
     failures = []
     for record in reversed(records):
         if record.get("kind") == "reconcile" and record.get("outcome") == "failed":
@@ -302,7 +341,7 @@ def recent_failures(records, now, window):
             if started is not None and now - started <= window:
                 failures.append(record)
             continue
-        if record.get("outcome") == "ok":
+        if record.get("outcome") == "ok" and record.get("kind") in RESETS_LIMIT:
             break
     return list(reversed(failures))
 

@@ -386,10 +386,13 @@ class ReleaseDir(object):
         protect = list(p["protect"]) + [current]
         if p["release_log"]:
             try:
-                protect += release_log.retained(release_log.read_log(p["release_log"])[0], p["keep"])
+                records = release_log.read_log(p["release_log"])[0]
             except (release_log.ReleaseLogError, OSError) as exc:
                 self.fail("cannot read the release log %s: %s" % (p["release_log"], exc), result)
-        remove = rel.prune_plan(found, p["keep"], protect)
+            # keep good releases; failed attempts never take their places (release_log.prune_plan)
+            remove = release_log.prune_plan(found, records, p["keep"], protect)
+        else:
+            remove = rel.prune_plan(found, p["keep"], protect)
         keep = [commit for commit, _mtime in found if commit not in remove]
         in_use = set()
         if remove:

@@ -15,7 +15,14 @@ Why it is built this way:
 * a power loss can still leave a truncated last line. Readers skip any line
   that is not a JSON object (reporting its number) and the next append starts
   on a fresh line, so one bad line never hides or corrupts the next record;
-* the queries are plain functions over the list of records, oldest first.
+* the queries are plain functions over the list of records, oldest first;
+* the log is bounded: an append that takes it past :data:`ROTATE_BYTES` rotates it (:func:`rotate`),
+  under the same lock. The live file keeps the newest :data:`KEEP_RECORDS` records plus, further
+  back, every record rollback, reconcile and retention read - for each of the newest
+  :data:`KEEP_RELEASES` good releases the deploy that went to it, its latest good record and its
+  latest record with images, and the current record - in their order; the other records move to
+  ``<log>.1``, which replaces the one an earlier rotation wrote. So every reader reads at most about
+  ROTATE_BYTES, and the disk holds at most about twice that; a full history is the webhooks' job.
 """
 
 import errno
@@ -40,6 +47,9 @@ OUTCOMES = ("ok", "rolled_back", "failed", "hook_failed")
 QUERIES = ("current", "last_good", "history", "images", "retained")
 DEFAULT_MODE = 0o640
 MIN_SHA_PREFIX = 7
+ROTATE_BYTES = 1 << 20  # about 2,000 records
+KEEP_RECORDS = 500
+KEEP_RELEASES = 20
 
 
 class ReleaseLogError(Exception):
@@ -285,20 +295,120 @@ def read_log(path):
     return parse_lines(b"".join(chunks).decode("utf-8", errors="replace"))
 
 
-def append_record(path, line, mode=DEFAULT_MODE, uid=None, gid=None):
-    """Append ``line`` (from encode) to ``path`` as one write under an exclusive flock, then fsync.
+def _open_locked(path, mode):
+    """A descriptor of the log at ``path`` under an exclusive flock, re-opened when a rotation replaced the
+    file while this one waited for the lock (its record would otherwise land in the moved-out file)."""
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, mode)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise ReleaseLogError("release log %s is not a regular file" % path)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                    return fd
+            except OSError as exc:
+                if exc.errno != errno.ENOENT:
+                    raise
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
 
-    Creates the file with ``mode``; brings mode, owner and group in line on every append.
-    """
-    if not line.endswith("\n") or "\n" in line[:-1]:
-        raise ReleaseLogError("a release log line must be exactly one line")
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, mode)
+
+def rotation_split(records, keep_records=None, keep_releases=None):
+    """The indexes of ``records`` a rotation keeps in the live log (see the module's docstring), sorted."""
+    keep_records = KEEP_RECORDS if keep_records is None else keep_records
+    keep_releases = KEEP_RELEASES if keep_releases is None else keep_releases
+    count = len(records)
+    keep = set(range(max(0, count - keep_records), count))
+    good = []
+    for index in range(count - 1, -1, -1):
+        record = records[index]
+        if is_good(record) and record["serving_commit"] not in good:
+            good.append(record["serving_commit"])
+            if len(good) >= keep_releases:
+                break
+    for commit in good:
+        wanted = (lambda r: is_good(r) and r.get("serving_commit") == commit,
+                  lambda r: r.get("kind") == "deploy" and r.get("to_commit") == commit,
+                  lambda r: r.get("to_commit") == commit and bool(r.get("images")))
+        for test in wanted:
+            for index in range(count - 1, -1, -1):
+                if test(records[index]):
+                    keep.add(index)
+                    break
+    for index in range(count - 1, -1, -1):
+        if records[index].get("serving_commit"):
+            keep.add(index)
+            break
+    return sorted(keep)
+
+
+def rotate(path, fd=None, keep_records=None, keep_releases=None):
+    """Move the records the live log no longer needs to ``<path>.1`` (replacing it); True when it did.
+
+    Runs under the exclusive flock of ``fd`` (append_record's), or takes one. The new live file is
+    written aside and renamed over the old one with its mode, owner and group, so a reader sees either
+    the old file or the new one; a line that is not a record moves out with the old records."""
+    own = fd is None
+    if own:
+        fd = _open_locked(path, DEFAULT_MODE)
     try:
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise ReleaseLogError("release log %s is not a regular file" % path)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        size = os.fstat(fd).st_size
+        chunks, offset = [], 0
+        while True:
+            chunk = os.pread(fd, 1 << 16, offset)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            offset += len(chunk)
+        lines = [line for line in b"".join(chunks).split(b"\n") if line.strip()]
+        parsed = []
+        for line in lines:
+            records, _skipped = parse_lines(line.decode("utf-8", errors="replace"))
+            parsed.append(records[0] if records else None)
+        good = [(index, record) for index, record in enumerate(parsed) if record is not None]
+        kept = set(good[i][0] for i in rotation_split([r for _i, r in good], keep_records, keep_releases))
+        if len(kept) == len(lines):
+            return False
+        live = b"".join(lines[i] + b"\n" for i in range(len(lines)) if i in kept)
+        moved = b"".join(lines[i] + b"\n" for i in range(len(lines)) if i not in kept)
+        for target, data in ((path + ".1", moved), (path, live)):
+            tmp = "%s.rotate-%d" % (target, os.getpid())
+            out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, stat.S_IMODE(st.st_mode))
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(out, view):]
+                os.fsync(out)
+                try:
+                    os.fchown(out, st.st_uid, st.st_gid)
+                except OSError:
+                    pass  # not root: the file is ours already
+                os.fchmod(out, stat.S_IMODE(st.st_mode))
+            finally:
+                os.close(out)
+            os.replace(tmp, target)
+        return True
+    finally:
+        if own:
+            os.close(fd)
+
+
+def append_record(path, line, mode=DEFAULT_MODE, uid=None, gid=None, rotate_bytes=None):
+    """Append ``line`` (from encode) to ``path`` as one write under an exclusive flock, then fsync.
+
+    Creates the file with ``mode``; brings mode, owner and group in line on every append. Past
+    ``rotate_bytes`` (default ROTATE_BYTES; 0: never) the log is rotated under the same lock (:func:`rotate`).
+    """
+    rotate_bytes = ROTATE_BYTES if rotate_bytes is None else rotate_bytes
+    if not line.endswith("\n") or "\n" in line[:-1]:
+        raise ReleaseLogError("a release log line must be exactly one line")
+    fd = _open_locked(path, mode)
+    try:
+        st = os.fstat(fd)
+        size = st.st_size
         data = line.encode("utf-8")
         if size and os.pread(fd, 1, size - 1) != b"\n":
             data = b"\n" + data  # a cut last line stays alone, the new record stays readable
@@ -311,6 +421,8 @@ def append_record(path, line, mode=DEFAULT_MODE, uid=None, gid=None):
             os.fchown(fd, -1 if uid is None else uid, -1 if gid is None else gid)
         if stat.S_IMODE(st.st_mode) != mode:
             os.fchmod(fd, mode)  # after chown, which may clear setgid bits
+        if rotate_bytes and size + len(data) > rotate_bytes:
+            rotate(path, fd)
     finally:
         os.close(fd)  # also drops the flock
 
@@ -409,19 +521,60 @@ def images(records, commit):
     return {}
 
 
-def retained(records, keep):
-    """Commits retention keeps, newest first: the newest ``keep`` release commits, the current and the last good."""
+# Failed attempts (deploys and rollbacks that did not end ok) whose release directories retention keeps
+# for diagnosis - their compose files, image map and env link show what was tried - besides the good
+# releases; the newest ones, since an older failure has been looked at or superseded. They never count
+# toward ``keep``: a few failed tries cannot push a good release (the ref=previous target) out.
+KEEP_FAILED = 2
+
+
+def _failed_attempts(records, good):
+    failed = []
+    for record in reversed(records):
+        commit = record.get("to_commit")
+        if (commit and record.get("kind") in ("deploy", "rollback") and record.get("outcome") != "ok"
+                and commit not in good and commit not in failed):
+            failed.append(commit)
+    return failed
+
+
+def retained(records, keep, keep_failed=KEEP_FAILED):
+    """Commits retention keeps, newest first: the newest ``keep`` good releases, the current and the last
+    good, and the newest ``keep_failed`` failed attempts (which never count toward ``keep``)."""
     ordered = []
+    good = []
     for record in reversed(records):
         for name in ("serving_commit", "to_commit"):
             commit = record.get(name)
             if commit and commit not in ordered:
                 ordered.append(commit)
-    keep_set = set(ordered[:keep])
+        if is_good(record) and record["serving_commit"] not in good:
+            good.append(record["serving_commit"])
+    keep_set = set(good[:keep]) | set(_failed_attempts(records, good)[:keep_failed])
     for record in (current(records), last_good(records)):
         if record and record.get("serving_commit"):
             keep_set.add(record["serving_commit"])
     return [commit for commit in ordered if commit in keep_set]
+
+
+def prune_plan(found, records, keep, protect=(), keep_failed=KEEP_FAILED):
+    """Release directories to remove, newest first, judged by the log: all but the good releases
+    :func:`retained` keeps and ``protect``, except the newest ``keep_failed`` directories (by modification
+    time) of failed attempts - recorded ones, or ones no record names (a run killed before it recorded, or
+    made by hand) - so at most ``keep_failed`` directories ever stay beside the good ones. Without
+    records, the newest ``keep`` by modification time stay (the log is the only judge of good and failed).
+
+    found: [(commit, mtime)] of the directories under releases/."""
+    newest = sorted(found, key=lambda item: item[1], reverse=True)
+    if not records:
+        kept = set(commit for commit, _mtime in newest[:max(keep, 1)])
+    else:
+        kept = set(retained(records, keep, keep_failed=0))
+        good = set(r["serving_commit"] for r in records if is_good(r))
+        failed = [commit for commit, _mtime in newest if commit not in kept and commit not in good]
+        kept |= set(failed[:keep_failed])
+    kept |= set(c for c in protect if c)
+    return [commit for commit, _mtime in newest if commit not in kept]
 
 
 def run_query(records, state, before=None, commit=None, limit=0, keep=5):
@@ -444,5 +597,6 @@ def run_query(records, state, before=None, commit=None, limit=0, keep=5):
 __all__ = [
     "FIELD_NAMES", "KINDS", "OUTCOMES", "QUERIES", "ReleaseLogError", "append_record", "commit_matches", "current",
     "encode", "gate_failed", "history", "images", "is_good", "last_good", "new_id", "parse_lines", "parse_mode",
-    "prepare_record", "read_log", "resolve_gid", "resolve_uid", "retained", "run_query",
+    "prepare_record", "prune_plan", "read_log", "resolve_gid", "resolve_uid", "retained", "rotate", "rotation_split",
+    "run_query",
 ]

@@ -34,6 +34,7 @@ from ansible_collections.berth.compose.plugins.module_utils.atomic_file import a
 from ansible_collections.berth.compose.plugins.module_utils.compose_cli import render_config
 from ansible_collections.berth.compose.plugins.module_utils.engine_gate import Gate
 from ansible_collections.berth.compose.plugins.module_utils.engine_record import reconcile_record
+from ansible_collections.berth.compose.plugins.module_utils.redact import Redactor
 from ansible_collections.berth.compose.plugins.module_utils.release_dir import (
     ReleaseDir, StepFailed, read_release_ref)
 from ansible_collections.berth.compose.plugins.module_utils.run_as import in_child_as, owner_of, user_to_become
@@ -62,6 +63,8 @@ class Reconciler(object):
         self.baseline_path = os.path.join(self.layout.state, rc.BASELINE_FILE)
         self.lock_path = os.path.join(self.layout.state, "deploy.lock")
         self._gate = gate
+        # The env file's values and the probes' secrets: hidden in every record, result and message.
+        self.redactor = Redactor.for_run(params.get("env_file"), probes=params.get("probes"))
 
     # -------------------------------------------------------------- reading
 
@@ -75,7 +78,29 @@ class Reconciler(object):
         return rel.read_pin(self.layout)
 
     def target(self, records):
-        return rc.target_release(self.pin(), records, release_log.commit_matches)
+        """(commit, record, source) of the release to bring back; Failed when the pin or the log holds a
+        commit that is not a full sha (they are used as path parts and git arguments, as root)."""
+        pin = self.pin()
+        problem = rc.commit_problem(pin, "the rollback pin %s" % self.layout.pin) if pin else None
+        commit, record, source = rc.target_release(pin, records, release_log.commit_matches)
+        if not problem and commit and source != "pin":
+            problem = rc.commit_problem(commit, "the release log %s (record %s)" % (
+                self.log_path, (record or {}).get("id") or "without id"))
+        if not problem and record:
+            problem = rc.image_problem(record.get("images"), "the release log %s (record %s)" % (
+                self.log_path, record.get("id") or "without id"))
+        if problem:
+            raise Failed(problem)
+        return commit, record, source
+
+    def release_repair(self, records, result):
+        """Say loudly when release repair is off because the log lost what serves (result: release_repair)."""
+        serving = self.layout.current_dir() or (self.layout.releases if os.path.isdir(self.layout.releases) and
+                                                os.listdir(self.layout.releases) else None)
+        problem = rc.release_repair_problem(self.pin(), records, serving)
+        result["release_repair"] = problem is None
+        if problem:
+            result.setdefault("warnings", []).append(problem % self.log_path)
 
     def unit_state(self, verb, unit):
         out = host.run([self.p["systemctl"], verb, unit], check=False, merge=False).out
@@ -201,7 +226,7 @@ class Reconciler(object):
         prepared = None
         if outcome in ("ok", "failed") and drift:
             commit, record, dummy = self.target(self.records())
-            text = rc.summary(drift, actions) + (" -- " + failure if failure else "")
+            text = self.redactor.text(rc.summary(drift, actions) + (" -- " + failure if failure else ""))
             entry = reconcile_record(commit, record, outcome, text, actions, from_commit, gate, started, now,
                                      operator, bool(self.pin()))
             try:
@@ -220,6 +245,7 @@ class Reconciler(object):
         p = self.p
         now = self.clock()
         records = self.records()
+        self.release_repair(records, result)
         commit, record, source = self.target(records)
         result.update(commit=commit, source=source)
         recorded = rc.read_json(self.baseline_path)
@@ -257,7 +283,9 @@ class Reconciler(object):
 
     def status(self, result):
         p = self.p
-        tripped, message = rc.rate_limit(self.records(), self.clock(), p["max_failures"], p["window"])
+        records = self.records()
+        self.release_repair(records, result)
+        tripped, message = rc.rate_limit(records, self.clock(), p["max_failures"], p["window"])
         result.update(rate_limited=tripped, rate_limit_msg=message, last=rc.read_json(self.state_path) or {})
 
     def finish_step(self, result):
@@ -323,7 +351,9 @@ class Reconciler(object):
     def _bring_back(self, result, actions):
         """The release work (as the owner of the app's files), then the app unit; the repair's drift."""
         p = self.p
-        commit, record, source = self.target(self.records())
+        records = self.records()
+        self.release_repair(records, result)
+        commit, record, source = self.target(records)
         result.update(commit=commit, source=source)
         if not commit:
             return []
@@ -467,4 +497,4 @@ class Reconciler(object):
             result.update(failed=True, msg=str(exc))
         except host.CommandError as exc:
             result.update(failed=True, msg=str(exc), output=rel.tail(exc.output, 20))
-        return result
+        return self.redactor.result(result)

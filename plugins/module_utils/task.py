@@ -24,6 +24,7 @@ from ansible_collections.berth.compose.plugins.module_utils import releases as r
 from ansible_collections.berth.compose.plugins.module_utils.compose_cli import run as compose_run
 from ansible_collections.berth.compose.plugins.module_utils.engine_record import task_record
 from ansible_collections.berth.compose.plugins.module_utils.release_dir import ReleaseDir, read_release_ref
+from ansible_collections.berth.compose.plugins.module_utils.redact import Redactor
 
 # What Compose accepts as a service name.
 SERVICE_RE = names.SERVICE_NAME
@@ -124,6 +125,7 @@ class Task(object):
         self.layout = rel.Layout(params["root"])
         self.lock_path = os.path.join(self.layout.state, "deploy.lock")
         self.log_path = os.path.join(params["root"], "releases.jsonl")
+        self.redactor = Redactor.for_run(params.get("env_file"))
 
     def run(self, result):
         try:
@@ -204,6 +206,9 @@ class Task(object):
         record = task_record(result["ref"], result["commit"], "ok" if p["detach"] or code == 0 else "failed", started,
                              result["seconds"], (lock.lock or {}).get("operator"),
                              record_message(p["service"], argv, p["detach"], name, code))
+        # The log and the webhooks never get an env value the command line held; the output stays the
+        # operator's, who asked for it (a task that prints a value shows it, as `docker compose run` would).
+        record["message"] = self.redactor.text(record["message"])
         try:
             result["record"] = release_log.prepare_record(record)
             release_log.append_record(self.log_path, release_log.encode(result["record"]))

@@ -211,7 +211,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.berth.compose.plugins.module_utils import releases as rel
 from ansible_collections.berth.compose.plugins.module_utils.app_settings import Settings, check_app_root, check_settings
 from ansible_collections.berth.compose.plugins.module_utils.deployer import Deployer
-from ansible_collections.berth.compose.plugins.module_utils.health_gate import ProbeSpec
+from ansible_collections.berth.compose.plugins.module_utils.health_gate import PROBE_OPTIONS, ProbeSpec
+from ansible_collections.berth.compose.plugins.module_utils.redact import hide_probe_secrets
 from ansible_collections.berth.compose.plugins.module_utils.run_as import in_child_as
 
 ARGUMENT_SPEC = dict(
@@ -244,7 +245,7 @@ ARGUMENT_SPEC = dict(
     zero_downtime=dict(type="list", elements="str", default=[]),
     caddyfile=dict(type="path", default="/etc/caddy/Caddyfile"),
     caddy_sites=dict(type="list", elements="dict", default=[]),
-    probes=dict(type="list", elements="dict", default=[]),
+    probes=dict(type="list", elements="dict", default=[], options=PROBE_OPTIONS),
     health_timeout=dict(type="float", default=120),
     gate_soak=dict(type="float", default=5),
     log_lines=dict(type="int", default=20),
@@ -319,6 +320,7 @@ def ca_copies(user, probes):
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    hide_probe_secrets(module)
     p = dict(module.params)
     if p["app_name"]:
         settings_problem(module, p)

@@ -52,7 +52,10 @@ options:
     default: []
     suboptions:
       url:
-        description: URL to request, C(http://) or C(https://).
+        description:
+          - URL to request, C(http://) or C(https://).
+          - Its password and query values are hidden from every result and message; Ansible's own journal line
+            of the invocation on the host keeps the query, so put a token in O(probes[].headers) rather than in it.
         type: str
         required: true
       name:
@@ -73,6 +76,7 @@ options:
           - Request headers. A C(Host) header is also used as the TLS server name (SNI) and for
             certificate checks, so C(https://127.0.0.1/) with C(Host=app.example.com) reaches the right
             site of a reverse proxy like Caddy.
+          - Their values are C(no_log) (an C(Authorization) or C(Cookie) header never shows, not even at C(-vvv)).
         type: dict
         default: {}
       method:
@@ -307,20 +311,10 @@ from ansible_collections.berth.compose.plugins.module_utils import names
 from ansible_collections.berth.compose.plugins.module_utils.docker_state import (
     DockerState, DockerUnavailableError, ProjectNotFoundError, http_probe)
 from ansible_collections.berth.compose.plugins.module_utils.health_gate import (
-    ProbeSpec, UnknownServicesError, resolve_services, run_gate)
+    PROBE_OPTIONS, ProbeSpec, UnknownServicesError, resolve_services, run_gate)
+from ansible_collections.berth.compose.plugins.module_utils.redact import hide_probe_secrets
 
-PROBE_SPEC = dict(
-    url=dict(type="str", required=True),
-    name=dict(type="str"),
-    status=dict(type="list", elements="int", default=[]),
-    body=dict(type="str"),
-    headers=dict(type="dict", default={}),
-    method=dict(type="str", default="GET"),
-    validate_certs=dict(type="bool", default=True),
-    ca_path=dict(type="path"),
-    timeout=dict(type="float", default=5),
-    follow_redirects=dict(type="bool", default=False),
-)
+PROBE_SPEC = PROBE_OPTIONS
 
 ARGUMENT_SPEC = dict(
     project=dict(type="str", required=True),
@@ -366,6 +360,7 @@ def validate(params):
 
 def main(connect=DockerState.connect, probe=http_probe, clock=time.monotonic, sleep=time.sleep):
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    hide_probe_secrets(module)
     params = module.params
     problems, specs = validate(params)
     if problems:

@@ -271,6 +271,12 @@ summary:
   description: With O(step=repair), the record's message.
   returned: after a good repair
   type: str
+release_repair:
+  description: False when release repair is off - no pin and no record of the release log says what serves, yet a
+    release is deployed (the log was deleted); a warning then says so. Reconcile refuses a pin or a log record whose
+    commit is not a full commit id.
+  returned: step=check, step=status or step=repair
+  type: bool
 last:
   description: With O(step=status), the state file (last run, last result, repaired total).
   returned: step=status
@@ -280,7 +286,8 @@ last:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.berth.compose.plugins.module_utils import releases as rel
-from ansible_collections.berth.compose.plugins.module_utils.health_gate import ProbeSpec
+from ansible_collections.berth.compose.plugins.module_utils.health_gate import PROBE_OPTIONS, ProbeSpec
+from ansible_collections.berth.compose.plugins.module_utils.redact import hide_probe_secrets
 from ansible_collections.berth.compose.plugins.module_utils.repair import Reconciler
 
 ARGUMENT_SPEC = dict(
@@ -300,7 +307,7 @@ ARGUMENT_SPEC = dict(
     app_unit=dict(type="str", default=""),
     guards=dict(type="dict", default={}),
     caddyfile=dict(type="path", default="/etc/caddy/Caddyfile"),
-    probes=dict(type="list", elements="dict", default=[]),
+    probes=dict(type="list", elements="dict", default=[], options=PROBE_OPTIONS),
     health_timeout=dict(type="float", default=120),
     log_lines=dict(type="int", default=20),
     lock_token=dict(type="str", default="", no_log=False),
@@ -348,6 +355,7 @@ def main():
         required_if=[("step", "check", ("project", "env_file")), ("step", "repair", ("project", "env_file"))],
         supports_check_mode=True,
     )
+    hide_probe_secrets(module)
     problems = option_problems(module.params)
     if problems:
         module.fail_json(msg="Refused options, nothing changed: " + "; ".join(problems), changed=False)

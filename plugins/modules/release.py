@@ -83,8 +83,9 @@ options:
     description:
       - With O(step=preflight), the release log to read what the last run deferred (RV(deferred)), so a deploy with
         nothing else to do knows it after this one call.
-      - With O(step=prune), the release log whose retained releases (the newest O(keep), the current and the last
-        good) are never pruned.
+      - With O(step=prune), the release log that judges what stays - the newest O(keep) good releases, the current
+        and the last good, and at most two directories of failed attempts (recorded, or named by no record), the
+        newest, for diagnosis. Without it, the newest O(keep) directories stay.
     type: path
   min_free_mb:
     description: With O(step=preflight), free space (MB) needed under O(root).

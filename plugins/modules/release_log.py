@@ -50,8 +50,9 @@ options:
       - V(history) returns the records, newest first, at most O(limit).
       - V(images) returns the C(images) map (service to image) of the latest record whose C(to_commit) is O(commit)
         and that has images.
-      - V(retained) returns the commits retention must keep, newest first; the last O(keep) distinct release commits
-        (C(to_commit) and C(serving_commit) of every record) plus, always, the current and the last good commit.
+      - V(retained) returns the commits retention must keep, newest first; the newest O(keep) good releases plus,
+        always, the current and the last good commit, and the newest two failed attempts (kept for diagnosis; they
+        never count toward O(keep), so failed tries cannot push the C(ref=previous) target out).
     type: str
     choices: [append, current, last_good, history, images, retained]
     default: current
@@ -79,7 +80,7 @@ options:
     default: 20
   keep:
     description:
-      - With O(state=retained), how many of the newest distinct release commits to keep (C(berth_keep_releases)).
+      - With O(state=retained), how many of the newest good releases to keep (C(berth_keep_releases)).
     type: int
     default: 5
   owner:

@@ -485,3 +485,64 @@ def test_a_rollback_to_a_release_the_log_recorded_takes_its_logged_images(tmp_pa
     run.run()
     prepare = [p for name, p in run.release.calls if name == "prepare"][0]
     assert prepare["previous_images"] == {"web": "shop-web:" + B[:12]}
+
+
+# ------------------------------------------------------------------ secrets never leave the host (issue 18.11, 18.15)
+
+DSN = "postgres://app:pw-" + "7f3a9c2e1b" + "@db:5432/app"
+
+
+def with_env(root, text):
+    (root / "shared").mkdir(parents=True)
+    (root / "shared" / ".env").write_text(text)
+
+
+def test_a_failing_migration_that_prints_its_env_leaks_no_value_into_the_result_or_the_log(tmp_path, monkeypatch):
+    printed = "applying 003\nmigration 003 failed\nDATABASE_URL=%s\nAPI_KEY=k3y-0123456789\nDEBUG=1" % DSN
+    with_env(tmp_path / "shop", "DATABASE_URL=%s\nAPI_KEY='k3y-0123456789'\nDEBUG=1\n" % DSN)
+    run, gate, root = story(tmp_path, monkeypatch, one_shot=["migrate"],
+                            fail={"run": "migrate failed (exit 1); its last lines:\n%s\nlogin regpass-42x" % printed},
+                            registry_login={"username": "ci", "password": "regpass-42x"})
+    monkeypatch.setattr(deployer_module, "compute_plan", lambda request, render: FakePlan(build=["web", "migrate"]))
+    result = run.run()
+    assert result["failed"] and "nothing was switched" in result["msg"]
+    written = (root / "releases.jsonl").read_text()
+    shown = json.dumps(result)
+    for secret in ("pw-7f3a9c2e1b", "k3y-0123456789", "regpass-42x"):
+        assert secret not in shown and secret not in written, secret
+    # The output is still there, with the mark where each value was.
+    assert "DATABASE_URL=<redacted>" in result["msg"] and "API_KEY=<redacted>" in log_of(root)[-1]["message"]
+    assert "DEBUG=1" in result["msg"]  # too short and plain to be a secret
+
+
+def test_a_failed_probe_with_a_token_leaks_neither_the_token_nor_its_auth_header(tmp_path, monkeypatch):
+    probe = dict(url="https://127.0.0.1/health?token=tok-55aa66bb", headers={"Authorization": "Bearer abcdef123456",
+                                                                             "Host": "shop.example"})
+    run, gate, root = story(tmp_path, monkeypatch, verdicts=(False, True), probes=[probe])
+    gate.verdicts = [False, True]
+
+    def failing(services, soak=0.0):
+        gate.calls.append(list(services))
+        passed = gate.verdicts.pop(0)
+        return dict(passed=passed, failed_services=[] if passed else ["web"], ready={},
+                    msg="probe https://127.0.0.1/health?token=tok-55aa66bb: HTTP 401 (sent Bearer abcdef123456)")
+    gate.run = failing
+    result = run.run()
+    assert "automatic rollback done" in result["msg"]
+    shown, written = json.dumps(result), (root / "releases.jsonl").read_text()
+    for secret in ("tok-55aa66bb", "abcdef123456"):
+        assert secret not in shown and secret not in written, secret
+    assert "https://127.0.0.1/health?token=<redacted>" in result["msg"]
+
+
+@pytest.mark.parametrize("serving", ["--upload-pack=touch /tmp/pwned", "../../etc", "abc1234"])
+def test_rollback_to_previous_refuses_a_log_commit_that_is_not_a_full_sha(tmp_path, monkeypatch, serving):
+    """Issue 18.18: the log's commit would become a git argument and a path part."""
+    run, gate, root = story(tmp_path, monkeypatch, kind="rollback", ref="previous")
+    with open(str(root / "releases.jsonl"), "w") as handle:
+        for record in ({"kind": "deploy", "outcome": "ok", "to_commit": serving, "serving_commit": serving},
+                       {"kind": "deploy", "outcome": "ok", "to_commit": A, "serving_commit": A}):
+            handle.write(json.dumps(record) + "\n")
+    result = run.run()
+    assert result["failed"] and "not a full commit id" in result["msg"], result
+    assert [name for name, _p in run.release.calls] == []

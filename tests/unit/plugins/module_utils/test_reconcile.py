@@ -4,6 +4,8 @@
 import os
 import time
 
+import pytest
+
 from ansible_collections.berth.compose.plugins.module_utils import reconcile as rc
 from ansible_collections.berth.compose.plugins.module_utils.release_log import commit_matches
 
@@ -123,6 +125,28 @@ def test_a_good_release_resets_the_count():
                failed(now - 10)]
     assert len(rc.recent_failures(records, now, 3600)) == 1
     assert rc.rate_limit(records, now, 2, 3600)[0] is False
+
+
+@pytest.mark.parametrize("record", [
+    {"kind": "task", "outcome": "ok", "to_commit": A},  # a one-off task changes nothing that serves
+    {"kind": "deploy", "outcome": "rolled_back", "serving_commit": A},
+    {"kind": "deploy", "outcome": "failed", "serving_commit": A},
+    {"kind": "nonsense", "outcome": "ok", "serving_commit": A},
+])
+def test_only_a_deploy_rollback_or_repair_that_worked_resets_the_count(record):
+    """Issue 18.16: an ok one-off task (or anything else) between failed repairs keeps the limit tripped."""
+    now = 1795446000
+    records = [failed(now - 300), failed(now - 200), dict(record, started=iso(now - 150)), failed(now - 10)]
+    assert len(rc.recent_failures(records, now, 3600)) == 3
+    assert rc.rate_limit(records, now, 3, 3600)[0] is True
+
+
+@pytest.mark.parametrize("kind", ["deploy", "rollback", "reconcile"])
+def test_a_deploy_rollback_or_repair_that_worked_resets_the_count(kind):
+    now = 1795446000
+    records = [failed(now - 300), failed(now - 200), {"kind": kind, "outcome": "ok", "started": iso(now - 100),
+                                                      "serving_commit": A}, failed(now - 10)]
+    assert len(rc.recent_failures(records, now, 3600)) == 1
 
 
 def test_summary_names_what_was_wrong_and_what_was_done():

@@ -274,18 +274,41 @@ def test_history_is_newest_first_and_limited():
     assert [r["id"] for r in rl.history(log, 0)] == ["c", "b", "a"]
 
 
-def test_retained_keeps_the_newest_commits_plus_current_and_last_good():
+def test_retained_keeps_the_newest_good_releases_plus_the_newest_failed_attempts():
     log = [deploy(C1), deploy(C2, C1), deploy(C3, C2, outcome="rolled_back", gate={"passed": False}),
            deploy(C4, C2, outcome="failed")]
     # newest first: C4's record (serving C2, to C4), C3's (serving C2), C2, C1
-    assert rl.retained(log, 1) == [C2]
-    assert rl.retained(log, 2) == [C2, C4]
-    assert rl.retained(log, 10) == [C2, C4, C3, C1]
+    assert rl.retained(log, 1) == [C2, C4, C3]
+    assert rl.retained(log, 2) == [C2, C4, C3, C1]
+    assert rl.retained(log, 1, keep_failed=1) == [C2, C4]
+    assert rl.retained(log, 10, keep_failed=0) == [C2, C1]
 
 
 def test_retained_never_drops_the_last_good_even_when_old():
     log = [deploy(C1), deploy(C2, C1, outcome="hook_failed"), deploy(C3, C2, outcome="hook_failed")]
-    assert rl.retained(log, 1) == [C3, C1]
+    assert rl.retained(log, 1) == [C3, C2, C1]
+    assert rl.retained(log, 1, keep_failed=0) == [C3, C1]
+
+
+C5, C6, C7 = ("5" * 40, "6" * 40, "7" * 40)
+
+
+def test_failed_attempts_never_push_the_previous_release_out_of_retention():
+    """Issue 18.17: three failed tries after two good releases; keep 2 keeps both good ones (the current
+    and the ref=previous target) and the two newest failed attempts for diagnosis; the oldest goes."""
+    log = [deploy(C1), deploy(C2, C1)] + [deploy(c, C2, outcome="rolled_back", gate={"passed": False})
+                                          for c in (C3, C4, C5)]
+    assert rl.last_good(log, C2)["serving_commit"] == C1  # what rollback -e ref=previous goes to
+    found = [(c, float(i)) for i, c in enumerate((C1, C2, C3, C4, C5))]  # mtimes: the failed ones newest
+    assert rl.prune_plan(found, log, 2, protect=[C2]) == [C3]
+    assert rl.prune_plan(found, log, 1, protect=[C2]) == [C3, C1]
+
+
+def test_a_release_directory_no_record_names_counts_as_a_failed_attempt():
+    log = [deploy(C1), deploy(C2, C1)]
+    found = [(C1, 1.0), (C2, 2.0), (C6, 3.0), (C7, 4.0), (C5, 5.0)]  # C5, C6, C7: killed before recording
+    assert rl.prune_plan(found, log, 2, protect=[C2]) == [C6]
+    assert rl.prune_plan(found, [], 2, protect=[C5]) == [C6, C2, C1]  # no log: the newest by mtime
 
 
 def test_run_query_dispatches_and_rejects_unknown_queries():

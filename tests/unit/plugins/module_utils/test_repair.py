@@ -170,3 +170,58 @@ def test_the_rate_limit_writes_its_metrics_in_the_check(root, monkeypatch):
     result = r.run("check")  # no release directory: drift, and the rate limit is tripped
     assert result["blocked"] and "2 failed repairs" in result["rate_limit_msg"]
     assert 'result="rate_limited"} 1' in metrics(root)
+
+
+def test_a_failed_repair_whose_build_prints_a_secret_leaks_it_nowhere(root):
+    """Issue 18.11: the env file's values are hidden in the record (and so the webhooks) and the result."""
+    (root / "env").write_text("DB_PASSWORD=rc-s3cret-991\nDEBUG=1\n")
+
+    def work(commit, record, source):
+        return dict(drift=[STOPPED], actions=dict(build=["web"]), failed=True,
+                    msg="docker compose build failed (exit 1): RUN echo rc-s3cret-991", output="rc-s3cret-991\n")
+    result = reconciler(root, Gate(), work).run("repair")
+    assert result["failed"] and "RUN echo <redacted>" in result["msg"]
+    assert "rc-s3cret-991" not in json.dumps(result)
+    assert "rc-s3cret-991" not in (root / "releases.jsonl").read_text()
+    assert "RUN echo <redacted>" in records(root)[-1]["message"]
+
+
+# ------------------------------------------------------------------ the log and the pin are not trusted (issue 18.18)
+
+@pytest.mark.parametrize("pin", ["../../../etc", "--upload-pack=touch /tmp/pwned", "a" * 39, "A" * 40])
+def test_a_pin_that_is_not_a_full_commit_is_refused_before_anything_runs(root, pin):
+    (root / ".berth" / "pin").write_text(pin + "\n")
+    ran = []
+    r = reconciler(root, Gate(), work=lambda *args: ran.append(args) or started_web(*args))
+    for step in ("check", "repair"):
+        result = r.run(step)
+        assert result["failed"] and "not a full commit id" in result["msg"] and str(root / ".berth" / "pin") in \
+            result["msg"], result
+    assert ran == []
+
+
+@pytest.mark.parametrize("serving", ["../../../etc", "--upload-pack=touch /tmp/pwned", "abc1234"])
+def test_a_log_record_whose_commit_is_not_a_full_sha_is_refused(root, serving):
+    with open(str(root / "releases.jsonl"), "a") as handle:
+        handle.write(json.dumps({"kind": "deploy", "outcome": "ok", "serving_commit": serving}) + "\n")
+    ran = []
+    result = reconciler(root, Gate(), work=lambda *args: ran.append(args) or started_web(*args)).run("repair")
+    assert result["failed"] and "not a full commit id" in result["msg"] and "releases.jsonl" in result["msg"]
+    assert ran == []
+
+
+@pytest.mark.parametrize("step", ["check", "status", "repair"])
+def test_a_missing_release_log_while_a_release_serves_is_said_loudly(root, step, monkeypatch):
+    (root / "releases" / A).mkdir(parents=True)
+    os.symlink(os.path.join("releases", A), str(root / "current"))
+    (root / "releases.jsonl").unlink()
+    r = reconciler(root, Gate(), step=step)
+    monkeypatch.setattr(r, "baseline_now", lambda: {})
+    result = r.run(step)
+    assert result["release_repair"] is False
+    assert any("release repair is OFF" in w and "releases.jsonl" in w for w in result["warnings"]), result
+
+
+def test_with_the_log_in_place_release_repair_is_on_and_nothing_is_said(root):
+    result = reconciler(root, Gate(), step="status").run("status")
+    assert result["release_repair"] is True and not result.get("warnings")

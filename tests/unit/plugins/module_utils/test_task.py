@@ -158,3 +158,13 @@ def test_check_mode_runs_and_records_nothing(app):
     result = tk.Task(task_params(root), check_mode=True).run(dict(changed=False))
     assert not result.get("failed") and result["container"] and ran == []
     assert not (root / "releases.jsonl").exists() and not os.path.exists(str(root / ".berth" / "deploy.lock"))
+
+
+def test_a_task_whose_command_holds_a_secret_leaves_it_out_of_the_log(app):
+    """Issue 18.11: the env file's values are hidden in the task's record (the log and the webhooks); its
+    output stays the operator's, who asked for it."""
+    root, _ran = app
+    (root / "env").write_text("DB_PASSWORD=tk-s3cret-55\n")
+    result = tk.Task(task_params(root, command="echo tk-s3cret-55")).run(dict(changed=False))
+    assert "tk-s3cret-55" not in (root / "releases.jsonl").read_text()
+    assert result["record"]["message"] == "api: sh -c echo <redacted> (exit 0)"

@@ -99,7 +99,7 @@ def test_queries_current_last_good_previous_images_history(module_exit_raises, l
     history, _w = run(path=log, state="history", limit=2)
     assert [r["to_commit"] for r in history["result"]] == [C3, C2]
     retained, _w = run(path=log, state="retained", keep=1)
-    assert retained["result"] == [C2]
+    assert retained["result"] == [C2, C3]  # the good one, and the failed attempt kept for diagnosis
 
 
 def test_queries_on_a_missing_log_answer_empty(module_exit_raises, log):
