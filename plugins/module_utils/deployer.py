@@ -47,6 +47,8 @@ STEP_LABELS = dict(
     hooks_after="Run the hooks that go after cutover",
     gate="Gate - wait until what changed is healthy and the probes pass",
     soak="Soak - no gated container may restart, exit or turn unhealthy",
+    retire="Remove the old containers the zero-downtime cutover kept through the soak",
+    restore="Switch Caddy back to the old containers the zero-downtime cutover kept",
 )
 
 
@@ -331,8 +333,9 @@ class Deployer(object):
         after = [dict((k, v) for k, v in s.items() if k != "when") for s in plan["hook_steps"] if s["when"] != "before"]
         self.pin_before = rel.read_pin(self.layout)
         pin = self.to_commit if self.kind == "rollback" else ""
-        self._cutover(self.to_commit, plan["up"], p["restart_guards"], pin, after)
+        self._cutover(self.to_commit, plan["up"], p["restart_guards"], pin, after, keep_old=True)
         self.stage = "recorded"  # the gate passed: nothing from here on switches back
+        self._retire()
         serving = self.to_commit
         message = "Migrations were not reverted." if self.kind == "rollback" else None
         self._record("ok", serving, message=message)
@@ -375,12 +378,14 @@ class Deployer(object):
             # The message names the command and docker's answer, never the password (it went to stdin).
             raise Stop("prepare", "docker login to %s failed: %s" % (login.get("registry") or "the registry", exc))
 
-    def _cutover(self, commit, services, guards, pin, hooks_after):
+    def _cutover(self, commit, services, guards, pin, hooks_after, keep_old=False):
+        """keep_old: the old containers of zero-downtime services stay, unrouted (Caddy's standby),
+        until :meth:`_retire` (the gate and soak passed) or :meth:`_restore` (they failed)."""
         self.stage = "cutover"
         try:
             cut = self.step("cutover", "cutover", commit=commit, ref=self.ref if commit == self.to_commit else
                             (read_release_ref(self.layout.release_dir(commit)) or commit),
-                            services=services, guards=guards, pin=pin)
+                            services=services, guards=guards, pin=pin, keep_old=keep_old)
         except Stop as exc:
             self.facts.setdefault("cutovers", []).append(exc.extra)
             raise
@@ -398,6 +403,35 @@ class Deployer(object):
             raise Stop("gate" if not gated.get("soak_failed") else "soak", gated["msg"])
         self.marks.mark("gate")
         return cut
+
+    def _standby(self):
+        """Reports of the zero-downtime services whose old containers still stand by."""
+        cutovers = self.facts.get("cutovers") or [{}]
+        return [r for r in cutovers[-1].get("zero_downtime") or [] if r.get("standby") is not None]
+
+    def _retire(self):
+        """The new release stays: drain and remove the old containers kept through the soak."""
+        reports = self._standby()
+        if not reports or self.check_mode:
+            return
+        try:
+            self.step("retire", "retire", reports=reports)
+        except Stop as exc:
+            self.result.setdefault("warnings", []).append(
+                "removing the old containers of %s failed: %s" % (", ".join(r["service"] for r in reports), exc.msg))
+        for report in reports:
+            report["standby"] = None
+
+    def _restore(self, services):
+        """Caddy back on the old containers kept through the soak, at once; the services left to switch back."""
+        reports = self._standby()
+        if not reports:
+            return services
+        restored = self.step("restore", "restore", reports=reports)["restored"]
+        for report in reports:
+            report["standby"] = None
+        self.facts["restored"] = restored
+        return [s for s in services if s not in restored]
 
     def _record(self, outcome, serving, message=None, gate=None):
         record = record_for(self, outcome, serving, self.redactor.text(message), gate)
@@ -441,7 +475,7 @@ class Deployer(object):
             cutovers = self.facts.get("cutovers") or [{}]
             failed_up = list(cutovers[-1].get("recreated", planned_up) or [])
             try:
-                failed_up = self._drop_new_services(failed_up)
+                failed_up = self._drop_new_services(self._restore(failed_up))
                 self._cutover(self.from_commit, failed_up, {}, self.pin_before or "", [])
             except Stop as again:
                 self.result.update(failed=True, msg="%s of %s (%s) failed: %s -- and switching back to %s failed too: "
@@ -453,6 +487,7 @@ class Deployer(object):
             self._record_failure("rolled_back", self.from_commit, message, gate=dict(passed=False))
             self.result.update(failed=True, msg=failure_message(self, "back", stop.msg))
             return
+        self._retire()  # the new release stays (no switch back): the old containers go
         if self.to_commit is not None and not self.check_mode:
             outcome = "hook_failed" if stage == "hooks" else "failed"
             serving = self.to_commit if stage in ("hooks", "cutover", "gate") else self.from_commit

@@ -32,7 +32,7 @@ DEFAULTS = dict(
     min_free_mb=0, release_log=None, buildable=[], build=[], pull=[], images_from=None, previous_images=None,
     commands=[], services=[], guards={}, pin=None, zero_downtime=[], caddy="caddy",
     caddyfile="/etc/caddy/Caddyfile", gate_timeout=120.0, drain_timeout=30.0, probe_path="/", seconds=5.0,
-    keep=5, protect=[], log_lines=20, docker="docker", caddy_sites=None,
+    keep=5, protect=[], log_lines=20, docker="docker", caddy_sites=None, keep_old=False, reports=[],
 )
 
 
@@ -315,7 +315,7 @@ class ReleaseDir(object):
                 result["zero_downtime"].append(zd.cutover_service(
                     project.argv(), project.process_env(), p["docker"], p["project"], service, port, layout.root,
                     p["caddy"], p["caddyfile"], gate_timeout=p["gate_timeout"], drain_timeout=p["drain_timeout"],
-                    probe_path=p["probe_path"], log_lines=p["log_lines"]))
+                    probe_path=p["probe_path"], log_lines=p["log_lines"], keep_old=p["keep_old"]))
             except rel.ReleaseError as exc:
                 # Nothing switched yet: `current` goes back to what the running containers were made from.
                 if not done and previous and os.path.dirname(previous) == os.path.normpath(layout.releases):
@@ -332,6 +332,32 @@ class ReleaseDir(object):
             stale = self.with_snippet(plain)
             if stale:
                 self.sync_upstreams(render_config(project), stale)
+
+    def retire(self, result):
+        """After a passed soak: the old containers kept by a ``keep_old`` cutover (``reports``) go."""
+        p = self.p
+        result["drained_s"] = 0.0
+        for report in p["reports"]:
+            if report.get("standby") is not None:
+                result["drained_s"] += zd.retire(p["docker"], report, self.layout.root, p["caddy"], p["caddyfile"],
+                                                 drain_timeout=p["drain_timeout"])
+        result["changed"] = bool(p["reports"])
+
+    def restore(self, result):
+        """After a failed gate or soak: Caddy back on the old containers a ``keep_old`` cutover kept
+        (``reports``); the services it could not restore are left in ``result['left']``."""
+        p = self.p
+        result.update(restored=[], left=[])
+        for report in p["reports"]:
+            if report.get("standby") is None:
+                result["left"].append(report["service"])
+                continue
+            try:
+                zd.restore(p["docker"], p["project"], report, self.layout.root, p["caddy"], p["caddyfile"])
+                result["restored"].append(report["service"])
+            except host.CommandError:
+                result["left"].append(report["service"])
+        result["changed"] = bool(result["restored"])
 
     def upstreams(self, result):
         p, layout = self.p, self.layout

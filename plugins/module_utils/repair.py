@@ -249,6 +249,7 @@ class Reconciler(object):
         commit, record, source = self.target(records)
         result.update(commit=commit, source=source)
         recorded = rc.read_json(self.baseline_path)
+        self.say_no_baseline(result, recorded)
         drift = rc.baseline_drift(recorded.get("items") if recorded else None, self.baseline_now())
         result["baseline_changed"] = bool(drift)
         repair = False
@@ -281,10 +282,22 @@ class Reconciler(object):
         result["changed"] = False
         self.record_baseline()
 
+    def say_no_baseline(self, result, recorded):
+        """Without a recorded baseline (provision never finished here), a warning that says so."""
+        result["baseline_recorded"] = recorded is not None
+        if recorded is None:
+            why = ("cannot be read as JSON" if os.path.exists(self.baseline_path)
+                   else "is missing: provision never finished on this host")
+            result.setdefault("warnings", []).append(
+                "no provisioning baseline is recorded (%s %s), so drift of what the roles manage cannot be told; "
+                "reconcile re-applies the provisioning roles and records one after a good repair (or run provision "
+                "again)" % (self.baseline_path, why))
+
     def status(self, result):
         p = self.p
         records = self.records()
         self.release_repair(records, result)
+        self.say_no_baseline(result, rc.read_json(self.baseline_path))
         tripped, message = rc.rate_limit(records, self.clock(), p["max_failures"], p["window"])
         result.update(rate_limited=tripped, rate_limit_msg=message, last=rc.read_json(self.state_path) or {})
 

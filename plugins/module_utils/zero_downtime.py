@@ -24,6 +24,13 @@ Cutover of one service (:func:`cutover_service`):
 6. ``docker stop`` (its ``stop_grace_period`` is the container's stop timeout) and
    ``docker rm`` the old one: Compose again sees one container, as the boot unit expects.
 
+With ``keep_old`` (the engine's deploys and rollbacks, which soak), steps 4-6 wait for the soak:
+the snippet routes to the new container and names the old one only as Caddy's standby (``lb_policy
+first`` with passive health checks: a request the new container cannot take goes to the old one),
+and the old container keeps running. Then :func:`retire` (the soak passed: snippet on the new
+container alone, drain, stop and remove the old) or :func:`restore` (gate or soak failed: snippet
+on the old container alone at once, the new one removed, nothing rebuilt or restarted).
+
 Pure functions first (unit-tested), then the few that run docker and caddy.
 """
 import json
@@ -41,6 +48,9 @@ UPSTREAMS_DIR = os.path.join(".berth", "upstreams")
 SNIPPET_HEADER = "# Written by berth.compose on every cutover: the containers of %s that Caddy routes to."
 # Inside reverse_proxy: the first healthy upstream, so a list of one or two is used in order.
 SNIPPET_POLICY = "lb_policy first"
+# While a release soaks, the old container stays as the standby after the new one: a dial or request
+# failure marks the new one down (passive health check) and Caddy retries the request on the old one.
+STANDBY_HEALTH = ("fail_duration 30s", "max_fails 1")
 TCP_ESTABLISHED = "01"
 
 
@@ -136,12 +146,18 @@ def snippet_path(root, service):
     return os.path.join(root, UPSTREAMS_DIR, service + ".caddy")
 
 
-def render_snippet(service, addresses):
+def render_snippet(service, addresses, standby=()):
     """The upstreams snippet imported inside ``reverse_proxy { ... }``: one ``to`` line per address.
 
-    With no address the block still parses (Caddy answers 502 until a container is there)."""
+    ``standby``: addresses after them that Caddy uses only when the first are down (a soaking
+    release's old container), with passive health checks on. With no address the block still
+    parses (Caddy answers 502 until a container is there)."""
     lines = [SNIPPET_HEADER % service, SNIPPET_POLICY]
     lines += ["to %s" % address for address in addresses]
+    if standby:
+        lines.append("# Standby until the new release's soak passes: the old container(s).")
+        lines += ["to %s" % address for address in standby]
+        lines += list(STANDBY_HEALTH)
     return "\n".join(lines) + "\n"
 
 
@@ -314,10 +330,12 @@ def remove_container(docker, container_id):
 
 def cutover_service(project_cmd, env, docker, project, service, port, root, caddy, caddyfile,
                     gate_timeout=120.0, drain_timeout=30.0, probe_path="/", log_lines=20,
-                    clock=time.monotonic, sleep=time.sleep):
+                    clock=time.monotonic, sleep=time.sleep, keep_old=False):
     """Start the new container of service beside the old, gate it, switch Caddy, drain and remove the old.
 
     project_cmd: argv prefix ``docker compose -p ... -f ...`` of the new release; env: its environment.
+    keep_old: leave the old containers running as Caddy's standby (report ``standby``) for
+    :func:`retire` or :func:`restore`.
     Returns a report dict; raises CutoverError (the new container removed, the old one serving)."""
     report = {"service": service, "old": [], "new": None, "drained_s": 0.0, "gate_s": 0.0}
     path = snippet_path(root, service)
@@ -352,15 +370,51 @@ def cutover_service(project_cmd, env, docker, project, service, port, root, cadd
                                % (service, reason), output=logs)
         sleep(0.5)
     report["gate_s"] = round(clock() - started, 1)
+    address = "%s:%d" % (current["ip"], port)
+    standby = [c for c in before if c["ip"] and c["status"] == "running"] if keep_old else []
     try:
-        apply_snippet(path, render_snippet(service, ["%s:%d" % (current["ip"], port)]), caddy, caddyfile)
+        apply_snippet(path, render_snippet(service, [address], ["%s:%d" % (c["ip"], port) for c in standby]),
+                      caddy, caddyfile)
     except rel.ReleaseError as exc:
         remove_container(docker, new["id"])
         raise CutoverError("%s: Caddy refused the new upstream, the new container was removed: %s" % (service, exc),
                            output=exc.output)
+    if keep_old:
+        report.update(new_id=new["id"], address=address, port=port,
+                      standby=[dict(id=c["id"], name=c["name"], ip=c["ip"]) for c in before])
+        return report
     for old in before:
         if old["ip"]:
             report["drained_s"] += drain(old["ip"], port, drain_timeout, clock=clock, sleep=sleep)
         remove_container(docker, old["id"])
     report["drained_s"] = round(report["drained_s"], 2)
     return report
+
+
+def retire(docker, report, root, caddy, caddyfile, drain_timeout=30.0, clock=time.monotonic, sleep=time.sleep):
+    """The soak passed: the snippet names the new container alone, then the standby containers
+    are drained, stopped and removed. Returns the seconds spent draining."""
+    service, port = report["service"], report["port"]
+    apply_snippet(snippet_path(root, service), render_snippet(service, [report["address"]]), caddy, caddyfile)
+    drained = 0.0
+    for old in report.get("standby") or []:
+        if old["ip"]:
+            drained += drain(old["ip"], port, drain_timeout, clock=clock, sleep=sleep)
+        remove_container(docker, old["id"])
+    return round(drained, 2)
+
+
+def restore(docker, project, report, root, caddy, caddyfile):
+    """The gate or the soak failed: Caddy goes back to the standby containers at once, then the new
+    container is removed. Returns the addresses routed to again; raises CutoverError when no
+    standby container still runs (the caller then cuts over to the old release the long way)."""
+    service, port = report["service"], report["port"]
+    kept = set(c["id"] for c in report.get("standby") or [])
+    running = [c for c in inspect_service(docker, project, service)
+               if c["id"] in kept and c["status"] == "running" and c["ip"]]
+    if not running:
+        raise CutoverError("%s: no old container is left running to switch back to" % service, removed_new=False)
+    addresses = ["%s:%d" % (c["ip"], port) for c in running]
+    apply_snippet(snippet_path(root, service), render_snippet(service, addresses), caddy, caddyfile)
+    remove_container(docker, report["new_id"])
+    return addresses

@@ -14,6 +14,8 @@ description:
   - Runs one deploy or rollback of the compose app under O(root) as a single process on the host, in this order -
     lock, preflight, plan, prepare (build, pull), migrations, hooks before, cutover, hooks after, health gate and
     soak, record, prune. A failed cutover or gate switches back to the release that served and gates it again.
+  - The old container of each O(zero_downtime) service keeps running, as Caddy's standby, until the gate and the
+    soak passed; a failure in either puts Caddy back on it at once (nothing rebuilt or recreated).
   - The deploy lock C(<root>/.berth/deploy.lock) is held by this process for its whole run and released however it
     ends.
   - Started as root, the module reads the C(ca_path) files of O(probes), then works as O(run_as).

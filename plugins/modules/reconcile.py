@@ -229,6 +229,11 @@ baseline_changed:
   description: Whether the provisioning roles must run again.
   returned: step=check
   type: bool
+baseline_recorded:
+  description: Whether a provisioning baseline is recorded; without one (provision never finished on the host)
+    the step also warns.
+  returned: step=check or step=status
+  type: bool
 repair_needed:
   description: Whether something besides the baseline drifted, or docker was down.
   returned: step=check

@@ -57,13 +57,19 @@ def under_load(host, label, action):
     host.run("touch /root/load.stop")
     poll(lambda: host.file(out).exists, 30, "the load's result")
     stats = json.loads(host.file(out).content_string)
+    write_figures(label, stats, result.seconds)
+    return result, stats
+
+
+def write_figures(label, stats, seconds=None):
+    """One line of tests/output/cutover-load.txt."""
     os.makedirs(os.path.dirname(FIGURES), exist_ok=True)
     with open(FIGURES, "a") as handle:
         handle.write("%-22s requests %6d  failed %d  non-2xx %d  retried %d  worst latency %.3f s  "
-                     "longest gap %.3f s  (playbook %.1f s)\n" % (
+                     "longest gap %.3f s  (playbook %s)\n" % (
                          label, stats["requests"], stats["failed"], stats["non_2xx"], stats.get("retried", 0),
-                         stats["worst_latency_s"], stats["longest_gap_s"], result.seconds))
-    return result, stats
+                         stats["worst_latency_s"], stats["longest_gap_s"],
+                         "%.1f s" % seconds if seconds is not None else "in converge"))
 
 
 def assert_no_failed_request(stats):

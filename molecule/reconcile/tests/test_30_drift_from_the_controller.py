@@ -9,6 +9,9 @@ def test_repair_from_the_controller_then_nothing(host):
     host.check_output("chmod 0644 %s/shared/.env" % ROOT)
     first = run_playbook("reconcile")
     assert first.rc == 0 and first.changed > 0, first.out
+    # The roles re-applied in a loop of their own loop variable (issue 18: "'item' is already in use").
+    assert "re-applied the provisioning roles" in first.out, first.out
+    assert "already in use" not in first.out, [line for line in first.out.splitlines() if "already in use" in line]
     assert host.file(ROOT + "/shared/.env").mode == 0o600
     after = wait_healthy(host)
     assert after["api"] == ids["api"] and after["worker"] == ids["worker"]

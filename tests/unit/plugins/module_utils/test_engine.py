@@ -278,11 +278,12 @@ class FakePlan(object):
 class FakeRelease(object):
     """Records every step; ``fail`` maps a step name to the message it fails with."""
 
-    def __init__(self, params, layout, fail=None):
+    def __init__(self, params, layout, fail=None, standby=()):
         self.p = dict(params)
         self.layout = layout
         self.fail = fail or {}
         self.calls = []
+        self.standby = list(standby)  # zero-downtime services whose cutover keeps the old container
 
     def step(self, name, result):
         self.calls.append((name, dict(self.p)))
@@ -301,7 +302,12 @@ class FakeRelease(object):
             if self.p["pin"] is not None:
                 dl.atomic_write(self.layout.pin, (self.p["pin"] + "\n").encode(), 0o644) if self.p["pin"] else (
                     os.path.exists(self.layout.pin) and os.unlink(self.layout.pin))
-            result.update(recreated=list(self.p["services"]), deferred=[], changed=True)
+            result.update(recreated=list(self.p["services"]), deferred=[], changed=True, zero_downtime=[
+                dict(service=s, port=8080, address="new", new_id="new-" + s,
+                     standby=[dict(id="old-" + s)] if self.p.get("keep_old") else None)
+                for s in self.p["services"] if s in self.standby])
+        elif name == "restore":
+            result.update(restored=[r["service"] for r in self.p["reports"]], left=[])
 
 
 class FakeGate(object):
@@ -546,3 +552,43 @@ def test_rollback_to_previous_refuses_a_log_commit_that_is_not_a_full_sha(tmp_pa
     result = run.run()
     assert result["failed"] and "not a full commit id" in result["msg"], result
     assert [name for name, _p in run.release.calls] == []
+
+
+def steps(run):
+    return [name for name, _p in run.release.calls]
+
+
+def test_the_old_zero_downtime_container_stays_until_the_soak_passed_then_goes(tmp_path, monkeypatch):
+    run, gate, root = story(tmp_path, monkeypatch)
+    run.release.standby = ["web"]
+    result = run.run()
+    assert not result.get("failed"), result
+    cut = [p for name, p in run.release.calls if name == "cutover"]
+    assert [p["keep_old"] for p in cut] == [True]
+    assert steps(run)[-2:] == ["cutover", "retire"] and gate.calls == [["web"]]
+    retired = [p["reports"] for name, p in run.release.calls if name == "retire"][0]
+    assert [r["service"] for r in retired] == ["web"]
+
+
+def test_a_failed_soak_puts_caddy_back_on_the_old_container_without_recreating_it(tmp_path, monkeypatch):
+    run, gate, root = story(tmp_path, monkeypatch, verdicts=(False, True))
+    run.release.standby = ["web"]
+    result = run.run()
+    assert result["failed"] and "automatic rollback done, %s serves now" % A[:12] in result["msg"]
+    assert steps(run)[-3:] == ["cutover", "restore", "cutover"]
+    assert "retire" not in steps(run)
+    # The switch back recreates nothing: web's old container serves again; current and the pin go back.
+    assert cutovers(run) == [(B, ["web"], ""), (A, [], "")]
+    assert [p["keep_old"] for name, p in run.release.calls if name == "cutover"] == [True, False]
+    assert os.readlink(str(root / "current")) == os.path.join("releases", A)
+    assert [(r["outcome"], r["serving_commit"]) for r in log_of(root)] == [("rolled_back", A)]
+
+
+def test_without_automatic_rollback_a_failed_gate_keeps_the_new_release_and_removes_the_old_containers(
+        tmp_path, monkeypatch):
+    run, gate, root = story(tmp_path, monkeypatch, verdicts=(False,), auto_rollback=False)
+    run.release.standby = ["web"]
+    result = run.run()
+    assert result["failed"]
+    assert steps(run)[-2:] == ["cutover", "retire"]
+    assert [(r["outcome"], r["serving_commit"]) for r in log_of(root)] == [("failed", B)]

@@ -74,6 +74,46 @@ class TestSnippet:
     def test_read_missing(self, tmp_path):
         assert zd.read_snippet(str(tmp_path / "none.caddy")) is None
 
+    def test_standby_comes_after_the_new_container_with_passive_health_checks(self):
+        text = zd.render_snippet("web", ["172.18.0.6:8080"], ["172.18.0.5:8080"])
+        assert zd.parse_snippet(text) == ["172.18.0.6:8080", "172.18.0.5:8080"]
+        assert "fail_duration 30s" in text.splitlines() and "max_fails 1" in text.splitlines()
+        assert "fail_duration" not in zd.render_snippet("web", ["172.18.0.6:8080"])
+
+
+class TestStandby:
+    """retire (the soak passed) and restore (it failed) of a cutover that kept the old container."""
+
+    REPORT = dict(service="web", port=8080, address="172.18.0.6:8080", new_id="new",
+                  standby=[dict(id="old", name="shop-web-1", ip="172.18.0.5")])
+
+    def fake(self, monkeypatch, running):
+        done = dict(snippets=[], removed=[], drained=[])
+        monkeypatch.setattr(zd, "apply_snippet", lambda path, text, caddy, caddyfile: done["snippets"].append(
+            (path, zd.parse_snippet(text))))
+        monkeypatch.setattr(zd, "remove_container", lambda docker, cid: done["removed"].append(cid))
+        monkeypatch.setattr(zd, "drain", lambda ip, port, timeout, **kw: done["drained"].append(ip) or 0.5)
+        monkeypatch.setattr(zd, "inspect_service", lambda docker, project, service: running)
+        return done
+
+    def test_retire_routes_to_the_new_container_alone_then_drains_and_removes_the_old(self, monkeypatch):
+        done = self.fake(monkeypatch, [])
+        assert zd.retire("docker", dict(self.REPORT), "/opt/shop", "caddy", "/etc/caddy/Caddyfile") == 0.5
+        assert done["snippets"] == [("/opt/shop/.berth/upstreams/web.caddy", ["172.18.0.6:8080"])]
+        assert (done["drained"], done["removed"]) == (["172.18.0.5"], ["old"])
+
+    def test_restore_routes_back_to_the_old_container_at_once_and_removes_the_new(self, monkeypatch):
+        done = self.fake(monkeypatch, [container(id="old", ip="172.18.0.5"), container(id="new", status="exited")])
+        assert zd.restore("docker", "shop", dict(self.REPORT), "/opt/shop", "caddy", "x") == ["172.18.0.5:8080"]
+        assert done["snippets"] == [("/opt/shop/.berth/upstreams/web.caddy", ["172.18.0.5:8080"])]
+        assert done["removed"] == ["new"]
+
+    def test_restore_refuses_when_no_old_container_runs_and_leaves_the_new_one(self, monkeypatch):
+        done = self.fake(monkeypatch, [container(id="old", ip="172.18.0.5", status="exited")])
+        with pytest.raises(zd.CutoverError, match="no old container is left running"):
+            zd.restore("docker", "shop", dict(self.REPORT), "/opt/shop", "caddy", "x")
+        assert done["snippets"] == [] and done["removed"] == []
+
 
 def container(**kw):
     base = dict(id="c1", name="shop-web-2", status="running", health="healthy", restart_count=0, exit_code=0,
