@@ -165,7 +165,7 @@ class RootState:
     """
 
     state: str
-    problem: str = None
+    problem: str | None = None
 
 
 def check_app_root(app_root, app_name):

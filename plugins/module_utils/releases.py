@@ -141,7 +141,7 @@ tail = host.tail
 
 # ---------------------------------------------------------------- layout
 
-class Layout(object):
+class Layout:
     def __init__(self, root):
         self.root = root
         self.repo = os.path.join(root, "repo")
@@ -192,7 +192,7 @@ def read_pin(layout):
     try:
         with open(layout.pin) as handle:
             return handle.read().strip()
-    except (IOError, OSError):
+    except OSError:
         return ""
 
 
@@ -335,7 +335,7 @@ def read_images(release_dir):
     try:
         with open(path) as handle:
             return parse_override(handle.read())
-    except (IOError, OSError):
+    except OSError:
         return {}
 
 
@@ -347,7 +347,7 @@ def write_if_changed(path, text, mode=0o644):
         with open(path) as handle:
             if handle.read() == text:
                 return False
-    except (IOError, OSError):
+    except OSError:
         pass
     os.makedirs(os.path.dirname(path), exist_ok=True)
     atomic_write(path, text, mode)
