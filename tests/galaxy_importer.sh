@@ -7,9 +7,11 @@
 # importer is run twice: on the tarball as built, where that must be the only error, then on a copy
 # whose MANIFEST.json names a stand-in repository, which must import cleanly.
 set -uo pipefail
-tarball=${1:?usage: tests/galaxy_importer.sh TARBALL}
+tarball=$(realpath "${1:?usage: tests/galaxy_importer.sh TARBALL}")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# The importer writes importer_result.json into the working directory.
+cd "$work" || exit 2
 export GALAXY_IMPORTER_CONFIG=$work/galaxy-importer.cfg
 # The importer's defaults, offline; ansible-test is run by `make sanity` already.
 printf '[galaxy-importer]\nRUN_ANSIBLE_TEST = False\nOFFLINE_ANSIBLE_LINT = True\nCHECK_CHANGELOG = True\n' >"$GALAXY_IMPORTER_CONFIG"
