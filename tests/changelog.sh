@@ -19,7 +19,7 @@ if [ -n "$base" ]; then
   fragments=$(find changelogs/fragments -type f \( -name '*.yml' -o -name '*.yaml' \) | sort)
   if [ -n "$changed" ] && [ -z "$fragments" ]; then
     echo "changelog: plugins/, roles/ or playbooks/ changed since ${base:0:12} (the last release of the changelog)"
-    echo "but changelogs/fragments/ holds no fragment; add one (see changelogs/README.md). Changed:"
+    echo "but changelogs/fragments/ holds no fragment; add one (README.md, "Release notes"). Changed:"
     printf '  %s\n' $changed
     rc=1
   fi
