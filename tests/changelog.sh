@@ -20,7 +20,7 @@ if [ -n "$base" ]; then
   if [ -n "$changed" ] && [ -z "$fragments" ]; then
     echo "changelog: plugins/, roles/ or playbooks/ changed since ${base:0:12} (the last release of the changelog)"
     echo "but changelogs/fragments/ holds no fragment; add one (README.md, "Release notes"). Changed:"
-    printf '  %s\n' $changed
+    while read -r path; do echo "  $path"; done <<<"$changed"
     rc=1
   fi
 fi

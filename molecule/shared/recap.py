@@ -25,8 +25,7 @@ def run_playbook(argv, env=None, timeout=900, **kwargs):
     env.update(BERTH_RECAP_FILE=path, ANSIBLE_CALLBACKS_ENABLED=",".join(enabled + ["recap_file"]),
                ANSIBLE_CALLBACK_PLUGINS=os.pathsep.join([PLUGINS] + plugins))
     try:
-        kwargs.setdefault("check", False)
-        proc = subprocess.run(argv, env=env, timeout=timeout, **kwargs)
+        proc = subprocess.run(argv, env=env, timeout=timeout, check=kwargs.pop("check", False), **kwargs)
         try:
             with open(path) as recap_file:
                 recap = json.load(recap_file)

@@ -2,6 +2,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Which wanted Debian packages dpkg does not report as installed."""
 
+from __future__ import annotations
+
 import re
 from collections.abc import Iterable
 

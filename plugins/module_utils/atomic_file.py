@@ -6,6 +6,8 @@
 Shared by the env file, the deploy lock and the release bookkeeping; no Ansible imports.
 """
 
+from __future__ import annotations
+
 import os
 import tempfile
 

@@ -8,6 +8,8 @@ to the container before the host's input chain sees it, so the firewall role doe
 publishing on ``127.0.0.1`` and letting Caddy front it is what keeps it private.
 """
 
+from __future__ import annotations
+
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any

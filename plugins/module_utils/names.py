@@ -6,6 +6,8 @@
 Each module checks its options against these, so an option is refused in the same words
 everywhere. Pure; no Ansible imports.
 """
+
+from __future__ import annotations
 import re
 
 # A compose service (Compose allows these characters; a leading '-' would read as an option).
