@@ -57,7 +57,7 @@ NUL_ON_313 = pytest.mark.xfail(sys.version_info >= (3, 13), strict=True,
 
 
 @pytest.mark.parametrize("override,needles", [
-    pytest.param(*c[1:], marks=NUL_ON_313) if "\x00" in str(c[1]) else c[1:] for c in TASK], ids=[c[0] for c in TASK])
+    pytest.param(*c[1:], marks=NUL_ON_313) if any("\x00" in str(v) for v in c[1].values()) else c[1:] for c in TASK], ids=[c[0] for c in TASK])
 def test_task_bad_input(tmp_path, no_commands, override, needles):
     params = dict({"root": str(tmp_path), "project": "app", "env_file": str(tmp_path / ".env"), "service": "web",
                    "command": "true"}, **override)
