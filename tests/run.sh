@@ -35,6 +35,17 @@ run_lint() {
   else
     record ansible-lint 0 1 $((SECONDS - start))
   fi
+  check "changelog (antsibull-changelog)" tests/changelog.sh
+  check "ruff" ruff check .
+  # mypy reads the collection the way Ansible imports it (.build/collections, make collection-link).
+  check "mypy plugins/module_utils" env MYPYPATH="$ANSIBLE_COLLECTIONS_PATH" mypy --config-file mypy.ini -p ansible_collections.berth.compose.plugins.module_utils
+}
+
+check() {  # check STAGE COMMAND...: one row, passed when the command exits 0
+  local name=$1 start=$SECONDS
+  shift
+  banner "$name"
+  if "$@"; then record "$name" 1 0 $((SECONDS - start)); else record "$name" 0 1 $((SECONDS - start)); fi
 }
 
 run_unit() {
@@ -46,6 +57,15 @@ run_unit() {
   f=$(grep -oE '[0-9]+ (failed|error)' "$log" | awk '{s+=$1} END {print s+0}')
   if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi  # collection errors, no tests, ...
   record "pytest unit" "${p:-0}" "$f" $((SECONDS - start))
+  # The same tests through ansible-test units, on each Python of tests/config.yml's range found here.
+  start=$SECONDS log=$OUT/ansible-test-units.log
+  banner "ansible-test units"
+  BERTH_ANSIBLE_TEST=units tests/sanity.sh 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  p=$(grep -oE '[0-9]+ passed' "$log" | awk '{s+=$1} END {print s+0}')
+  f=$(grep -oE '[0-9]+ (failed|error)' "$log" | awk '{s+=$1} END {print s+0}')
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+  record "ansible-test units" "$p" "$f" $((SECONDS - start))
 }
 
 run_sanity() {
@@ -72,6 +92,12 @@ run_build() {
     [ "$ok" = 1 ] || break
     ANSIBLE_COLLECTIONS_PATH=$dest/installed ansible-doc "berth.compose.$module" >/dev/null || { echo "ansible-doc berth.compose.$module failed"; ok=0; }
   done
+  for role in roles/*/; do
+    role=$(basename "$role")
+    [ "$ok" = 1 ] || break
+    ANSIBLE_COLLECTIONS_PATH=$dest/installed ansible-doc -t role "berth.compose.$role" >/dev/null \
+      || { echo "ansible-doc -t role berth.compose.$role failed"; ok=0; }
+  done
   for playbook in playbooks/*.yml; do
     playbook=$(basename "$playbook" .yml)
     [ "$ok" = 1 ] || break
@@ -79,6 +105,8 @@ run_build() {
       || { echo "ansible-playbook --syntax-check berth.compose.$playbook failed"; ok=0; }
   done
   record "collection build/install" "$ok" $((1 - ok)) $((SECONDS - start))
+  check "execution environment" tests/ee.sh "$dest/installed"
+  check "galaxy-importer" tests/galaxy_importer.sh "$dest/berth-compose-$(awk '/^version:/ {print $2}' galaxy.yml).tar.gz"
 }
 
 # default first: it proves the platform the others stand on; then the rest by name.

@@ -8,6 +8,8 @@ belongs to another app or to nothing of ours). Both return a list of problems, o
 sentence each, naming the variable and what is allowed; an empty list means the
 settings may be used.
 """
+
+from __future__ import annotations
 import os
 import posixpath
 import re
@@ -165,7 +167,7 @@ class RootState:
     """
 
     state: str
-    problem: str = None
+    problem: str | None = None
 
 
 def check_app_root(app_root, app_name):

@@ -2,7 +2,10 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Which wanted Debian packages dpkg does not report as installed."""
 
+from __future__ import annotations
+
 import re
+from collections.abc import Iterable
 
 # One line per package dpkg knows: "<name> <status>"; only "installed" counts.
 DPKG_QUERY_FORMAT = "${Package} ${db:Status-Status}\\n"
@@ -13,7 +16,7 @@ DPKG_QUERY_FORMAT = "${Package} ${db:Status-Status}\\n"
 PACKAGE_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+(:[a-z0-9][a-z0-9-]*)?\Z")
 
 
-def bad_package_names(names):
+def bad_package_names(names: Iterable[object]) -> str | None:
     """The names that are not Debian package names, as a message naming the option, or None."""
     bad = [name for name in names if not isinstance(name, str) or not PACKAGE_NAME.match(name)]
     if not bad:
@@ -22,17 +25,17 @@ def bad_package_names(names):
             "with a letter or digit, optionally ':arch')" % ", ".join(repr(name) for name in bad))
 
 
-def dpkg_query_argv(names):
+def dpkg_query_argv(names: Iterable[str]) -> list[str]:
     return ["dpkg-query", "--show", "--showformat=" + DPKG_QUERY_FORMAT] + list(names)
 
 
-def missing_packages(wanted, dpkg_output):
+def missing_packages(wanted: Iterable[str], dpkg_output: str) -> list[str]:
     """The wanted names, in their order, that ``dpkg-query`` did not list as installed.
 
     dpkg lists nothing for a package it never heard of, and states such as
     ``config-files`` or ``half-installed`` for removed or broken ones: all of them are missing.
     """
-    installed = set()
+    installed: set[str] = set()
     for line in dpkg_output.splitlines():
         fields = line.split()
         if len(fields) == 2 and fields[1] == "installed":

@@ -6,18 +6,20 @@
 Shared by the env file, the deploy lock and the release bookkeeping; no Ansible imports.
 """
 
+from __future__ import annotations
+
 import os
 import tempfile
 
 
-def unlink_quietly(path):
+def unlink_quietly(path: str) -> None:
     try:
         os.unlink(path)
     except OSError:
         pass
 
 
-def fsync_dir(directory):
+def fsync_dir(directory: str) -> None:
     """Make a rename in ``directory`` durable; best effort (some filesystems refuse)."""
     try:
         fd = os.open(directory, os.O_RDONLY)
@@ -31,7 +33,7 @@ def fsync_dir(directory):
         os.close(fd)
 
 
-def write_temp(path, data, mode, uid=None, gid=None):
+def write_temp(path: str, data: bytes, mode: int, uid: int | None = None, gid: int | None = None) -> str:
     """A complete, fsynced temp file next to ``path`` with its final owner and mode; returns its name.
 
     It is created 0600 and gets owner and mode before anyone can rename it into place, so
@@ -53,7 +55,7 @@ def write_temp(path, data, mode, uid=None, gid=None):
     return tmp
 
 
-def atomic_write(path, data, mode, uid=None, gid=None):
+def atomic_write(path: str, data: bytes | str, mode: int, uid: int | None = None, gid: int | None = None) -> None:
     """Replace ``path`` with ``data`` (bytes or text): readers see the old file or the new one."""
     if isinstance(data, str):
         data = data.encode("utf-8")

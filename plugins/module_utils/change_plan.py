@@ -26,7 +26,7 @@ class UnclaimedPathsError(ChangedServicesError):
         self.plan = plan
         shown = ", ".join(plan.unclaimed[:20])
         more = "" if len(plan.unclaimed) <= 20 else " (and %d more)" % (len(plan.unclaimed) - 20)
-        super(UnclaimedPathsError, self).__init__(
+        super().__init__(
             "%d changed path(s) are claimed by no rule and no compose service: %s%s; "
             "add a rule for them (an 'ignore: true' rule if they need nothing) or set unclaimed to "
             "'ignore' or 'full'" % (len(plan.unclaimed), shown, more))

@@ -54,7 +54,7 @@ class LockError(Exception):
     """A failure the module reports; ``holder`` is the lock in the way (a dict) or None."""
 
     def __init__(self, msg, holder=None):
-        super(LockError, self).__init__(msg)
+        super().__init__(msg)
         self.holder = holder
 
 
@@ -62,7 +62,7 @@ class LockHeld(LockError):
     """Another holder kept the lock for the whole wait."""
 
     def __init__(self, msg, holder, waited):
-        super(LockHeld, self).__init__(msg, holder)
+        super().__init__(msg, holder)
         self.waited = waited
 
 
@@ -189,7 +189,7 @@ def is_expired(holder, now):
 
 # --------------------------------------------------------------------------- files
 
-class Guard(object):
+class Guard:
     """Exclusive ``flock`` on ``<path>.guard`` for one read-decide-write.
 
     In check mode nothing may be created, so a missing guard file (or directory)
@@ -220,7 +220,7 @@ class Guard(object):
         return False
 
 
-class ProcessHold(object):
+class ProcessHold:
     """The exclusive ``flock`` on ``<path>.held`` a one-process holder keeps for its whole run."""
 
     def __init__(self, path):

@@ -56,7 +56,7 @@ class Stop(Exception):
     """The run stops at ``step`` with ``msg`` (a StepFailed or another error, as the operator reads it)."""
 
     def __init__(self, step, msg, output="", extra=None):
-        super(Stop, self).__init__(msg)
+        super().__init__(msg)
         self.step = step
         self.msg = msg
         self.output = output
@@ -78,7 +78,7 @@ def hook_steps(names, hooks):
     return steps
 
 
-class Deployer(object):
+class Deployer:
     """One deploy or rollback of the app at ``params['root']`` (see the engine module's options)."""
 
     def __init__(self, params, check_mode=False, gate=None, clock=time.time):

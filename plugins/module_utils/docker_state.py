@@ -15,7 +15,6 @@ import functools
 import http.client
 import os
 import re
-import socket
 import ssl
 import sys
 import urllib.error
@@ -31,7 +30,7 @@ class NotFound(Exception):
     """A container gone between list and inspect (the SDK's own NotFound is caught too)."""
 
 
-class _Sdk(object):
+class _Sdk:
     """The Docker SDK, imported on first use: it costs about 0.2 s, which a call that never talks to
     Docker (a deploy with nothing to do) should not pay."""
 
@@ -72,7 +71,7 @@ class ProjectNotFoundError(Exception):
     def __init__(self, project, known):
         self.project = project
         self.known = sorted(known)
-        super(ProjectNotFoundError, self).__init__(
+        super().__init__(
             "compose project %r has no containers on this host (is it deployed? is the project name right?); "
             "known compose projects: %s" % (project, ", ".join(self.known) or "(none)"))
 
@@ -247,7 +246,7 @@ def http_probe(spec, excerpt_chars=300):
             body = exc.read(BODY_READ_LIMIT)
         except Exception:
             body = b""
-    except (urllib.error.URLError, socket.timeout, ssl.SSLError, http.client.HTTPException, OSError) as exc:
+    except (TimeoutError, urllib.error.URLError, ssl.SSLError, http.client.HTTPException, OSError) as exc:
         reason = getattr(exc, "reason", None) or exc
         return ProbeResult(url=spec.url, name=spec.name, state=FAILED, reason="request failed: %s" % reason)
     return check_response(spec, status, body.decode("utf-8", "replace"), location, excerpt_chars)

@@ -38,7 +38,7 @@ def watch_soak(snapshot, services, seconds, interval=SOAK_POLL_SECONDS, clock=ti
         sleep(min(interval, max(0.0, deadline - clock())))
 
 
-class Gate(object):
+class Gate:
     """Gate the recreated services of one compose project; ``run`` returns a dict, never raises for a failed gate."""
 
     def __init__(self, project, one_shot, probes, timeout, log_lines, connect=DockerState.connect, probe=http_probe):

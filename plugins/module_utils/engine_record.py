@@ -14,7 +14,7 @@ from ansible_collections.berth.compose.plugins.module_utils import release_log
 STEP_ORDER = ("preflight", "plan", "build", "migrate", "cutover", "gate")
 
 
-class Marks(object):
+class Marks:
     """When each step ended; ``steps()`` is the seconds each took, in story order."""
 
     def __init__(self, clock=time.time):

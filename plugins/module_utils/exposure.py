@@ -8,7 +8,11 @@ to the container before the host's input chain sees it, so the firewall role doe
 publishing on ``127.0.0.1`` and letting Caddy front it is what keeps it private.
 """
 
+from __future__ import annotations
+
 import re
+from collections.abc import Iterable, Mapping
+from typing import Any
 from dataclasses import dataclass
 
 ALL_ADDRESSES = ("", "0.0.0.0", "::", "[::]")
@@ -27,11 +31,11 @@ class Exposure:
     fronted: bool
 
     @property
-    def on_all_addresses(self):
+    def on_all_addresses(self) -> bool:
         return self.host_ip in ALL_ADDRESSES
 
 
-def _port_numbers(published):
+def _port_numbers(published: object) -> list[int]:
     """The host ports of ``"8080"``, ``8080`` or a range ``"8000-8002"``; empty for a random port."""
     text = str(published if published is not None else "").strip()
     match = re.match(r"^(\d+)(?:-(\d+))?$", text)
@@ -42,9 +46,9 @@ def _port_numbers(published):
     return list(range(first, last + 1)) if last >= first else []
 
 
-def fronted_ports(caddy_sites):
+def fronted_ports(caddy_sites: Iterable[Any] | None) -> set[int]:
     """Host ports Caddy proxies to on this host (an ``upstream`` on loopback, or without a host)."""
-    ports = set()
+    ports: set[int] = set()
     for site in caddy_sites or ():
         upstream = (site or {}).get("upstream") if isinstance(site, dict) else None
         for item in str(upstream or "").split():
@@ -55,10 +59,10 @@ def fronted_ports(caddy_sites):
     return ports
 
 
-def published_ports(rendered, caddy_sites=None):
+def published_ports(rendered: Mapping[str, Any] | None, caddy_sites: Iterable[Any] | None = None) -> list[Exposure]:
     """Every published port of the rendered project as :class:`Exposure`, sorted by service and port."""
     fronted = fronted_ports(caddy_sites)
-    found = []
+    found: list[Exposure] = []
     for service, spec in sorted(((rendered or {}).get("services") or {}).items()):
         for port in (spec or {}).get("ports") or ():
             if not isinstance(port, dict):
@@ -72,9 +76,9 @@ def published_ports(rendered, caddy_sites=None):
     return found
 
 
-def exposure_warnings(rendered, caddy_sites=None):
+def exposure_warnings(rendered: Mapping[str, Any] | None, caddy_sites: Iterable[Any] | None = None) -> list[str]:
     """Sentences for the operator, one per port open on every address (and per host-network service)."""
-    warnings = []
+    warnings: list[str] = []
     for item in published_ports(rendered, caddy_sites):
         if not item.on_all_addresses:
             continue

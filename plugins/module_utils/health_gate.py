@@ -193,7 +193,7 @@ class UnknownServicesError(ValueError):
     def __init__(self, project, unknown, valid):
         self.unknown = list(unknown)
         self.valid = sorted(valid)
-        super(UnknownServicesError, self).__init__(
+        super().__init__(
             "unknown service(s) %s in compose project %r; valid services: %s"
             % (", ".join(self.unknown), project, ", ".join(self.valid) or "(none)"))
 

@@ -44,7 +44,7 @@ class CommandError(Exception):
     ``timeout`` (the seconds it was allowed, when it was stopped for running longer, else None)."""
 
     def __init__(self, msg, output="", argv=None, rc=None, timeout=None):
-        super(CommandError, self).__init__(msg)
+        super().__init__(msg)
         self.msg = msg
         self.output = output or ""
         self.argv = list(argv or ())

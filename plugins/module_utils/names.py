@@ -6,6 +6,8 @@
 Each module checks its options against these, so an option is refused in the same words
 everywhere. Pure; no Ansible imports.
 """
+
+from __future__ import annotations
 import re
 
 # A compose service (Compose allows these characters; a leading '-' would read as an option).
@@ -25,26 +27,26 @@ REF_RULE = ("one branch, tag or commit id that does not start with '-' and holds
             "or '..'")
 
 
-def is_service(value):
+def is_service(value: object) -> bool:
     return isinstance(value, str) and bool(SERVICE_NAME.match(value))
 
 
-def is_project(value):
+def is_project(value: object) -> bool:
     return isinstance(value, str) and bool(PROJECT_NAME.match(value))
 
 
-def is_full_sha(value):
+def is_full_sha(value: object) -> bool:
     return isinstance(value, str) and bool(FULL_SHA.match(value))
 
 
-def ref_problem(option, ref):
+def ref_problem(option: str, ref: object) -> str | None:
     """A message naming ``option`` when ``ref`` is not a usable git ref, else None (None and '' are for the caller)."""
     if not isinstance(ref, str) or BAD_REF.search(ref):
         return "%s %r: allowed is %s" % (option, ref, REF_RULE)
     return None
 
 
-def service_problem(option, value):
+def service_problem(option: str, value: object) -> str | None:
     if not is_service(value):
         return "%s %r: allowed are service names (%s)" % (option, value, SERVICE_RULE)
     return None

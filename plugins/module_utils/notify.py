@@ -20,7 +20,6 @@ HTTP client: certificate checks, proxies from the environment).
 
 import fnmatch
 import json
-import socket
 import time
 from collections.abc import Mapping
 
@@ -161,7 +160,7 @@ def post_once(url, body, timeout, opener=None):
         return exc.code, "HTTP %d %s" % (exc.code, exc.reason)
     except URLError as exc:
         return None, "no answer: %s" % (exc.reason,)
-    except (socket.timeout, TimeoutError):
+    except TimeoutError:
         return None, "no answer within %s s" % timeout
     except (OSError, ValueError) as exc:
         return None, "%s: %s" % (type(exc).__name__, exc)

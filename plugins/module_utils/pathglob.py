@@ -197,7 +197,7 @@ def glob_to_regex(pattern):
     return "^" + "".join(parts) + "$"
 
 
-class Glob(object):
+class Glob:
     """One compiled brace-free glob: ``literal``, ``prefix`` (``dir/**``), ``all`` or ``regex``.
 
     ``dir`` is the literal leading directory of a regex glob (``libs/a`` for
@@ -258,7 +258,7 @@ def compile_glob(pattern):
     return [Glob(expanded) for expanded in _expand_braces(pattern)]
 
 
-class MatcherIndex(object):
+class MatcherIndex:
     """Maps a path to the set of keys whose globs match it, without trying every glob.
 
     * literal globs: one dict lookup;

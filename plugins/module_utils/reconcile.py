@@ -39,7 +39,7 @@ BASELINE_FILE = "reconcile-baseline.json"
 STATE_FILE = "reconcile-state.json"
 
 
-class Drift(object):
+class Drift:
     """One thing that differs from the recorded state, and what repairs it."""
 
     __slots__ = ("kind", "subject", "detail", "action")
@@ -306,7 +306,7 @@ def read_json(path):
     try:
         with open(path) as handle:
             data = json.load(handle)
-    except (IOError, OSError, ValueError):
+    except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
 

@@ -40,7 +40,7 @@ class StepFailed(Exception):
     """A step stopped; ``msg`` is for the operator, ``extra`` joins the module's result."""
 
     def __init__(self, msg, **extra):
-        super(StepFailed, self).__init__(msg)
+        super().__init__(msg)
         self.msg = msg
         self.extra = extra
 
@@ -52,12 +52,12 @@ def read_release_ref(directory):
             for line in handle:
                 if line.startswith("BERTH_REF="):
                     return line.split("=", 1)[1].strip() or None
-    except (IOError, OSError):
+    except OSError:
         return None
     return None
 
 
-class ReleaseDir(object):
+class ReleaseDir:
     """The releases of one app root, with the options of one run (``params``, keys of DEFAULTS)."""
 
     def __init__(self, params, check_mode=False):
@@ -116,7 +116,7 @@ class ReleaseDir(object):
             try:
                 with open(p["env_file"]) as handle:
                     env_text = handle.read()
-            except (IOError, OSError) as exc:
+            except OSError as exc:
                 self.fail("cannot read the env file %s: %s" % (p["env_file"], exc.strerror), result)
             missing = rel.missing_env_keys(template, env_text, p["env_optional"])
             if missing:

@@ -143,7 +143,7 @@ tail = host.tail
 
 # ---------------------------------------------------------------- layout
 
-class Layout(object):
+class Layout:
     def __init__(self, root):
         self.root = root
         self.repo = os.path.join(root, "repo")
@@ -194,7 +194,7 @@ def read_pin(layout):
     try:
         with open(layout.pin) as handle:
             return handle.read().strip()
-    except (IOError, OSError):
+    except OSError:
         return ""
 
 
@@ -388,7 +388,7 @@ def read_images(release_dir):
     try:
         with open(path) as handle:
             return parse_override(handle.read())
-    except (IOError, OSError):
+    except OSError:
         return {}
 
 
@@ -400,7 +400,7 @@ def write_if_changed(path, text, mode=0o644):
         with open(path) as handle:
             if handle.read() == text:
                 return False
-    except (IOError, OSError):
+    except OSError:
         pass
     os.makedirs(os.path.dirname(path), exist_ok=True)
     atomic_write(path, text, mode)

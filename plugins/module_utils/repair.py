@@ -48,7 +48,7 @@ def _json_list(drift):
     return [d.as_dict() for d in drift]
 
 
-class Reconciler(object):
+class Reconciler:
     """The reconcile steps of one app (``params``: the module's options)."""
 
     def __init__(self, params, check_mode=False, diff=False, clock=time.time, gate=None, as_user=in_child_as):

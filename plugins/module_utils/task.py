@@ -115,7 +115,7 @@ def record_message(service, argv, detach, container, exit_code):
     return "%s: %s %s" % (service, " ".join(argv), how)
 
 
-class Task(object):
+class Task:
     """One task run (``params``: the module's options); :meth:`run` returns the module's result."""
 
     def __init__(self, params, check_mode=False, clock=time.time):

@@ -60,7 +60,7 @@ class CutoverError(rel.ReleaseError):
     A ReleaseError, so a :class:`host.CommandError` too."""
 
     def __init__(self, msg, output="", removed_new=True):
-        super(CutoverError, self).__init__(msg, output)
+        super().__init__(msg, output)
         self.removed_new = removed_new
 
 
@@ -175,7 +175,7 @@ def read_snippet(path):
     try:
         with open(path) as handle:
             return handle.read()
-    except (IOError, OSError):
+    except OSError:
         return None
 
 
@@ -314,7 +314,7 @@ def drain(ip, port, timeout, clock=time.monotonic, sleep=time.sleep, proc="/proc
         try:
             with open(proc) as handle:
                 left = established_to(handle.read(), ip, port)
-        except (IOError, OSError):
+        except OSError:
             left = 0
         waited = clock() - started
         if left == 0 or waited >= timeout:

@@ -342,7 +342,7 @@ def main():
             result = in_child_as(user, lambda: Deployer(p, check_mode=module.check_mode).run())
         else:
             result = Deployer(p, check_mode=module.check_mode).run()
-    except (IOError, OSError) as exc:
+    except OSError as exc:
         module.fail_json(msg="cannot read the probes' CA files or become %s: %s" % (user, exc), changed=False)
     finally:
         if copies:

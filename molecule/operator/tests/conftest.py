@@ -5,11 +5,14 @@ one left: converge rolled web-only through both over the v1 release that prepare
 """
 import json
 import os
-import re
 import subprocess
+import sys
 
 import pytest
 import testinfra
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared"))
+import recap  # noqa: E402  (molecule/shared: ansible-playbook with its recap as data)
 
 ROOT = "/opt/sample"
 PROJECT = "sample"
@@ -21,18 +24,18 @@ PLAYBOOKS = os.path.join(os.environ.get("MOLECULE_PROJECT_DIRECTORY", "."), "pla
 
 
 class Run:
-    def __init__(self, proc):
+    def __init__(self, proc, data):
         self.rc = proc.returncode
         self.out = proc.stdout
-        recap = dict(re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", self.out, re.M))
-        self.changed = {name: int(count) for name, count in recap.items()}
+        self.recap = data
+        self.changed = {name: counts["changed"] for name, counts in (data or {"stats": {}})["stats"].items()}
 
 
 def run_playbook(name, *extra_args):
     argv = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], os.path.join(PLAYBOOKS, name + ".yml")]
-    proc = subprocess.run(argv + list(extra_args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          env=dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1"), check=False, timeout=900)
-    run = Run(proc)
+    proc, data = recap.run_playbook(argv + list(extra_args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                    env=dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1"), timeout=900)
+    run = Run(proc, data)
     # The webhook URL's token never shows, whatever the playbook printed.
     assert TOKEN not in run.out
     return run

@@ -1,9 +1,12 @@
 """Re-run provision.yml against the scenario's VM, the way an operator would."""
 import os
-import re
 import subprocess
+import sys
 
 import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared"))
+import recap  # noqa: E402  (molecule/shared: ansible-playbook with its recap as data)
 
 APP = "sample"
 ROOT = "/opt/sample"
@@ -11,20 +14,20 @@ CADDY_CA = "/var/lib/caddy/.local/share/caddy/pki/authorities/local/root.crt"
 
 
 class Run:
-    def __init__(self, proc):
+    def __init__(self, proc, data):
         self.rc = proc.returncode
         self.out = proc.stdout
-        recap = re.findall(r"changed=(\d+)", self.out)
-        self.changed = int(recap[-1]) if recap else None
+        self.recap = data
+        self.changed = recap.changed(data)
 
 
 def run_playbook(playbook, *extra_args):
     """ansible-playbook with Molecule's inventory, config and env (vault password included)."""
     cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], playbook] + list(extra_args)
     env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, env=env, check=False, timeout=900)
-    return Run(proc)
+    proc, data = recap.run_playbook(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    text=True, env=env, check=False, timeout=900)
+    return Run(proc, data)
 
 
 def https_get(host, path="/"):

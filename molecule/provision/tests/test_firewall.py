@@ -25,7 +25,7 @@ def connect(address, port, timeout=3.0):
             return "open"
     except ConnectionRefusedError:
         return "refused"
-    except socket.timeout:
+    except TimeoutError:
         return "timeout"
 
 

@@ -4,9 +4,12 @@ The test modules run in file order against the same VM, each starting from the s
 previous one left (converge deployed web-only over the v1 release that prepare provisioned)."""
 import json
 import os
-import re
 import subprocess
+import sys
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared"))
+import recap  # noqa: E402  (molecule/shared: ansible-playbook with its recap as data)
 
 ROOT = "/opt/sample"
 PROJECT = "sample"
@@ -18,21 +21,22 @@ OUTPUT = os.path.join(os.environ.get("MOLECULE_PROJECT_DIRECTORY", "."), "tests"
 
 
 class Run:
-    def __init__(self, proc, seconds):
+    def __init__(self, proc, data, seconds):
         self.rc = proc.returncode
         self.out = proc.stdout
         self.seconds = seconds
-        recap = re.findall(r"changed=(\d+)", self.out)
-        self.changed = int(recap[-1]) if recap else None
+        self.recap = data
+        self.changed = recap.changed(data)
 
 
 def run_playbook(name, *extra_args):
-    argv = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"],
-            os.path.join(PLAYBOOKS, name + ".yml")] + list(extra_args)
+    """Run playbooks/<name>.yml (or a path to a playbook) against the scenario's VM."""
+    path = name if os.path.isabs(name) else os.path.join(PLAYBOOKS, name + ".yml")
+    argv = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], path] + list(extra_args)
     started = time.monotonic()
-    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False, timeout=900,
-                          env=dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1"))
-    return Run(proc, time.monotonic() - started)
+    proc, data = recap.run_playbook(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                    env=dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1"))
+    return Run(proc, data, time.monotonic() - started)
 
 
 def timer_run(host):

@@ -2,7 +2,8 @@
 import subprocess
 import time
 
-from conftest import ROOT, commit_of, containers, current_commit, https_get, reconciles, run_playbook, wait_healthy
+from conftest import (ROOT, commit_of, containers, current_commit, https_get, reconciles, records, run_playbook,
+                      wait_healthy)
 
 
 def test_reconcile_after_a_rollback_keeps_the_older_commit(host):
@@ -10,6 +11,9 @@ def test_reconcile_after_a_rollback_keeps_the_older_commit(host):
     assert back.rc == 0, back.out
     v1 = commit_of(host, "v1")
     assert current_commit(host) == v1 and host.file(ROOT + "/.berth/pin").exists
+    # Its record, published with set_stats (tests/test_45_stats.py: deploy and reconcile).
+    published = back.recap["global_custom_stats"]["berth_records"]["berth-reconcile"]
+    assert published == records(host)[-1] and published["kind"] == "rollback" and published["to_commit"] == v1
     count = len(reconciles(host))
     host.check_output("docker rm -f %s" % containers(host)["web"][0])
     fixed = run_playbook("reconcile")

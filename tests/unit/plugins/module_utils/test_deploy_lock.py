@@ -14,7 +14,7 @@ from ansible_collections.berth.compose.plugins.module_utils import deploy_lock a
 T0 = 1795446000.0  # 2026-11-23T15:00:00Z
 
 
-class FakeClock(object):
+class FakeClock:
     """Time stands still until someone sleeps; every sleep is recorded."""
 
     def __init__(self, now=T0):

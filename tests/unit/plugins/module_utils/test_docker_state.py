@@ -128,7 +128,7 @@ def test_logs_returns_the_last_lines():
 def test_snapshot_error_says_docker_went_away():
     class Broken(FakeAPI):
         def containers(self, all=False, filters=None):
-            raise IOError("connection reset")
+            raise OSError("connection reset")
     with pytest.raises(docker_state.DockerUnavailableError, match="lost contact with Docker"):
         DockerState(Broken([])).snapshot("app")
 

@@ -42,7 +42,7 @@ def params(root, **extra):
     return p
 
 
-class Ticks(object):
+class Ticks:
     def __init__(self, *values):
         self.values = list(values)
 
@@ -160,7 +160,7 @@ def test_rollback_plan_lines_name_the_services_that_differ(tmp_path):
 def test_record_and_summary_come_from_one_builder(tmp_path):
     run = deployer(tmp_path, kind="rollback")
 
-    class Lock(object):
+    class Lock:
         lock = {"operator": "alice"}
     run.lock = Lock()
     run.facts.update(prepared=dict(built=[], images={"web": "shop-web:" + A[:12]}),
@@ -231,7 +231,7 @@ def test_the_soak_passes_when_nothing_changes_and_ignores_other_services():
     assert problems == []
 
 
-class FakeState(object):
+class FakeState:
     def __init__(self, snapshots):
         self.snapshots = snapshots
 
@@ -265,7 +265,7 @@ def test_the_gate_reports_time_to_healthy_per_service():
 # deploy scenario); what is tested is the engine's own decisions: what it switches back, when, and
 # what it records.
 
-class FakePlan(object):
+class FakePlan:
     def __init__(self, **fields):
         self.fields = dict(build=[], recreate=[], hooks=[], buildable=["web", "api"], summary="", full=False,
                            full_reasons=[])
@@ -275,7 +275,7 @@ class FakePlan(object):
         return dict(self.fields)
 
 
-class FakeRelease(object):
+class FakeRelease:
     """Records every step; ``fail`` maps a step name to the message it fails with."""
 
     def __init__(self, params, layout, fail=None, standby=()):
@@ -310,7 +310,7 @@ class FakeRelease(object):
             result.update(restored=[r["service"] for r in self.p["reports"]], left=[])
 
 
-class FakeGate(object):
+class FakeGate:
     def __init__(self, verdicts):
         self.verdicts = list(verdicts)
         self.calls = []

@@ -18,7 +18,7 @@ RECORD = dict(id="20261123T180000.000000Z-abcdef", kind="deploy", outcome="rolle
               message="api unhealthy", images={"api": "shop-api:222222222222"}, steps={"build": 3.0})
 
 
-class Receiver(object):
+class Receiver:
     """A loopback HTTP server answering with the next status of ``statuses`` (the last one repeats)."""
 
     def __init__(self, statuses=(204,), delay=0.0):

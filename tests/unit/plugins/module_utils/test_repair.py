@@ -19,7 +19,7 @@ STOPPED = {"kind": "stopped", "subject": "web", "detail": "container is exited",
 BASELINE = {"kind": "baseline", "subject": "/etc/caddy/Caddyfile", "detail": "content changed", "action": "provision"}
 
 
-class Gate(object):
+class Gate:
     def __init__(self, passed=True):
         self.passed = passed
         self.gated = []

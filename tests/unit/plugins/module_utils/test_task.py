@@ -72,7 +72,7 @@ def test_release_env_and_tail():
 SHA = "c" * 40
 
 
-class Ran(object):
+class Ran:
     def __init__(self, stdout):
         self.stdout = stdout
 

@@ -4,6 +4,8 @@
 
 No command may run for a refused option (subprocess is replaced by a tripwire); notify sends nothing.
 """
+import sys
+
 import pytest
 
 from ansible_collections.berth.compose.tests.unit.plugins.modules.utils import run_module
@@ -47,7 +49,15 @@ TASK = [
 ]
 
 
-@pytest.mark.parametrize("override,needles", [c[1:] for c in TASK], ids=[c[0] for c in TASK])
+# Known defect, found by ansible-test units on Python 3.13 (issue 21): AnsibleModule logs its arguments
+# to syslog before the module can refuse them, and 3.13's syslog refuses a NUL, so the operator reads
+# "Failed to log to syslog (embedded null character)" instead of a message naming the option.
+NUL_ON_313 = pytest.mark.xfail(sys.version_info >= (3, 13), strict=True,
+                               reason="3.13: AnsibleModule's syslog call fails on the NUL first")
+
+
+@pytest.mark.parametrize("override,needles", [
+    pytest.param(*c[1:], marks=NUL_ON_313) if any("\x00" in str(v) for v in c[1].values()) else c[1:] for c in TASK], ids=[c[0] for c in TASK])
 def test_task_bad_input(tmp_path, no_commands, override, needles):
     params = dict({"root": str(tmp_path), "project": "app", "env_file": str(tmp_path / ".env"), "service": "web",
                    "command": "true"}, **override)

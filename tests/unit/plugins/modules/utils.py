@@ -12,7 +12,7 @@ class ModuleExit(Exception):
     """What a module handed to exit_json (failed=False) or fail_json (failed=True)."""
 
     def __init__(self, failed, kwargs):
-        super(ModuleExit, self).__init__(kwargs.get("msg"))
+        super().__init__(kwargs.get("msg"))
         self.failed = failed
         self.result = kwargs
 
