@@ -148,7 +148,7 @@ def hide_probe_secrets(module, name="probes"):
     module.no_log_values.update(Redactor(probe_secrets(module.params.get(name))).secrets())
 
 
-class Redactor(object):
+class Redactor:
     """Hide ``values`` (and their :func:`forms`) and URL credentials in texts and in data."""
 
     def __init__(self, values=()):
@@ -167,7 +167,7 @@ class Redactor(object):
             try:
                 with open(env_file) as handle:
                     values += env_values(handle.read())
-            except (IOError, OSError, UnicodeDecodeError):
+            except (OSError, UnicodeDecodeError):
                 pass
         return cls(values + probe_secrets(probes))
 

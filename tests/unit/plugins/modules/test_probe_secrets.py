@@ -23,7 +23,9 @@ def run_module(name, args):
     args = dict(args, _ansible_verbosity=3, _ansible_no_log=False, _ansible_check_mode=False)
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "plugins", "modules", name + ".py")],
                           input=json.dumps({"ANSIBLE_MODULE_ARGS": args}), stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=NS), timeout=120,
+                          stderr=subprocess.PIPE, text=True, timeout=120,
+                          # What this test imports, the child imports (pytest's tree or ansible-test's).
+                          env=dict(os.environ, PYTHONPATH=os.pathsep.join([NS] + [p for p in sys.path if p])),
                           check=False)
     assert proc.stdout.strip(), proc.stderr
     return proc.stdout, json.loads(proc.stdout)
