@@ -73,8 +73,8 @@ def test_the_app_root_carries_the_marker_of_its_app(host):
 
 def test_deploy_refuses_a_hook_when_typo_before_any_change(host):
     """The release engine's first step judges berth_hooks too: nothing is locked, fetched or switched."""
-    state = ("readlink %s/current; sha256sum %s/releases.jsonl; ls -a %s/.berth; git -C %s/repo rev-parse HEAD"
-             % (ROOT, ROOT, ROOT, ROOT))
+    state = ("readlink %s/current; sha256sum %s/releases.jsonl; ls -a %s/.berth; ls -l --time-style=full-iso %s/repo/.git; "
+             "runuser -u deploy -- git -C %s/repo rev-parse HEAD" % (ROOT, ROOT, ROOT, ROOT, ROOT))
     before = host.check_output(state)
     run = run_playbook(os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "playbooks", "deploy.yml"),
                        "-e", json.dumps({"berth_hooks": {"report": [
