@@ -27,13 +27,12 @@ description:
   - O(env_file) must be inside O(app_root). Each of O(compose_files) is relative to the release directory
     (no C(..), no leading C(/)) or absolute inside O(app_root).
   - O(hooks) (C(berth_hooks)) maps a hook name to one step or a list of steps, each C({service, command, mode,
-    when}): O(hooks.service) a compose service name, O(hooks.command) a non-empty list of strings (the argv; no
-    shell, so a string is refused rather than run as one program name), O(hooks.mode) V(exec) or V(run), O(hooks.when)
-    V(before) or V(after); any other key is refused as a typo. So a misspelt C(when) never runs a before-hook after
-    cutover.
-  - O(restart_guards) (C(berth_restart_guards)) maps a service name to C({command, wait, on_busy}): O(restart_guards.command)
-    a non-empty list of strings (a string used to be split into characters, so the service stayed busy for ever),
-    O(restart_guards.wait) seconds (0 or more), O(restart_guards.on_busy) V(defer) or V(fail); any other key is refused.
+    when}). C(service) is a compose service name; C(command) a non-empty list of strings (the argv; no shell, so a
+    string is refused rather than run as one program name); C(mode) V(exec) or V(run); C(when) V(before) or V(after).
+    Any other key is refused as a typo, so a misspelt C(when) never runs a before-hook after cutover.
+  - O(restart_guards) (C(berth_restart_guards)) maps a service name to C({command, wait, on_busy}). C(command) is a
+    non-empty list of strings (a string used to be split into characters, so the service stayed busy for ever);
+    C(wait) seconds, 0 or more; C(on_busy) V(defer) or V(fail). Any other key is refused.
   - Read-only; it runs the same in check mode.
 options:
   app_name:

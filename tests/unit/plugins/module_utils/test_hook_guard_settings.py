@@ -11,8 +11,8 @@ from ansible_collections.berth.compose.plugins.module_utils.app_settings import 
 
 GOOD_HOOKS = {
     "schema_report": {"service": "api", "command": ["sh", "-c", "true"], "mode": "exec", "when": "after"},
-    "warm": [{"service": "web", "command": ["./warm"]}, {"service": "worker", "command": ["x"], "mode": "run",
-                                                          "when": "before"}],
+    "warm": [{"service": "web", "command": ["./warm"]},
+             {"service": "worker", "command": ["x"], "mode": "run", "when": "before"}],
 }
 GOOD_GUARDS = {"worker": {"command": ["sh", "-c", "test ! -e /tmp/busy"], "wait": 4, "on_busy": "defer"},
                "web": {"command": ["true"]}, "api": {"command": ["true"], "wait": 2.5, "on_busy": "fail"}}
@@ -26,8 +26,8 @@ def test_good_hooks_and_guards_pass():
 
 
 @pytest.mark.parametrize("hooks, words", [
-    ({"h": {"service": "api", "command": ["x"], "when": "bfore"}}, ["berth_hooks", "'h'", "when", "'bfore'",
-                                                                     "before", "after"]),
+    ({"h": {"service": "api", "command": ["x"], "when": "bfore"}},
+     ["berth_hooks", "'h'", "when", "'bfore'", "before", "after"]),
     ({"h": {"service": "api", "command": ["x"], "mode": "shell"}}, ["berth_hooks", "mode", "'shell'", "exec", "run"]),
     ({"h": {"service": "api", "command": "./manage.py refresh"}}, ["berth_hooks", "command", "list of strings"]),
     ({"h": {"service": "api", "command": []}}, ["berth_hooks", "command", "non-empty"]),
@@ -49,8 +49,8 @@ def test_bad_hooks_are_refused_naming_the_variable_and_what_is_allowed(hooks, wo
 
 
 @pytest.mark.parametrize("guards, words", [
-    ({"worker": {"command": "test ! -e /tmp/busy"}}, ["berth_restart_guards", "'worker'", "command",
-                                                      "list of strings"]),
+    ({"worker": {"command": "test ! -e /tmp/busy"}},
+     ["berth_restart_guards", "'worker'", "command", "list of strings"]),
     ({"worker": {"command": []}}, ["berth_restart_guards", "command", "non-empty"]),
     ({"worker": {}}, ["berth_restart_guards", "command", "required"]),
     ({"worker": {"command": ["x"], "wait": -1}}, ["berth_restart_guards", "wait", "0 or more"]),
