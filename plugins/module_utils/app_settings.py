@@ -158,6 +158,119 @@ def compose_file_problem(compose_file, app_root):
     return None
 
 
+# berth_hooks: hook name -> one step or a list of steps; berth_restart_guards: service -> one guard.
+HOOK_KEYS = ("service", "command", "mode", "when")
+HOOK_MODES = ("exec", "run")
+HOOK_WHENS = ("before", "after")
+GUARD_KEYS = ("command", "wait", "on_busy")
+GUARD_ON_BUSY = ("defer", "fail")
+ARGV_RULE = "a non-empty list of strings (the argv, no shell: for example [sh, -c, 'test ! -e /tmp/busy'])"
+
+
+def _argv_problem(where, command):
+    if command is None:
+        return "%s: command is required, %s" % (where, ARGV_RULE)
+    if (not isinstance(command, (list, tuple)) or not command
+            or not all(isinstance(part, str) and part for part in command)):
+        return "%s: command=%r is not allowed: use %s" % (where, command, ARGV_RULE)
+    return None
+
+
+def _unknown_keys_problem(where, entry, allowed):
+    unknown = sorted(str(key) for key in entry if key not in allowed)
+    if unknown:
+        return "%s: %s not allowed (a typo?); allowed keys are %s" % (
+            where, ", ".join(repr(key) for key in unknown), ", ".join(allowed))
+    return None
+
+
+def _seconds(value):
+    """True for a number of seconds, 0 or more (a templated "4" included; a bool is no number)."""
+    if isinstance(value, bool):
+        return False
+    try:
+        return float(value) >= 0
+    except (TypeError, ValueError):
+        return False
+
+
+def hook_problems(hooks):
+    """What is wrong with ``berth_hooks``, each message naming the variable, the hook and what is allowed.
+
+    ``{name: step or [step, ...]}``, each step ``{service, command, mode: exec|run, when: before|after}``;
+    judged before anything runs, so a typo in ``when`` can never run a before-hook after cutover.
+    """
+    if hooks is None:
+        return []
+    if not isinstance(hooks, dict):
+        return ["berth_hooks=%r is not allowed: it must be a mapping of hook name to a step or a list of steps"
+                % (hooks,)]
+    problems = []
+    for name, defined in hooks.items():
+        where = "berth_hooks[%r]" % (name,)
+        if not isinstance(name, str) or not name:
+            problems.append("%s is not allowed: a hook name is a non-empty string (the name the change rules use)"
+                            % where)
+        if isinstance(defined, dict):
+            steps = [defined]
+        elif isinstance(defined, list):
+            steps = defined
+            if not steps:
+                problems.append("%s is empty: give at least one step {service, command, mode, when}" % where)
+        else:
+            problems.append("%s=%r is not allowed: it must be a step {service, command, mode, when} or a list of "
+                            "steps" % (where, defined))
+            continue
+        for index, step in enumerate(steps, 1):
+            at = where if isinstance(defined, dict) else "%s step %d" % (where, index)
+            if not isinstance(step, dict):
+                problems.append("%s=%r is not allowed: a step is a mapping {service, command, mode, when}"
+                                % (at, step))
+                continue
+            problems.append(_unknown_keys_problem(at, step, HOOK_KEYS))
+            service = step.get("service")
+            if service is None:
+                problems.append("%s: service is required (the compose service the command runs in)" % at)
+            elif not names.is_service(service):
+                problems.append("%s: service=%r is not allowed: use a compose service name (%s)"
+                                % (at, service, names.SERVICE_RULE))
+            problems.append(_argv_problem(at, step.get("command")))
+            for key, allowed, default in (("mode", HOOK_MODES, "exec"), ("when", HOOK_WHENS, "after")):
+                if key in step and step[key] not in allowed:
+                    problems.append("%s: %s=%r is not allowed: use %s (default %s)"
+                                    % (at, key, step[key], " or ".join(allowed), default))
+    return [problem for problem in problems if problem]
+
+
+def guard_problems(guards):
+    """What is wrong with ``berth_restart_guards``: ``{service: {command, wait, on_busy: defer|fail}}``."""
+    if guards is None:
+        return []
+    if not isinstance(guards, dict):
+        return ["berth_restart_guards=%r is not allowed: it must be a mapping of service name to "
+                "{command, wait, on_busy}" % (guards,)]
+    problems = []
+    for service, guard in guards.items():
+        where = "berth_restart_guards[%r]" % (service,)
+        if not names.is_service(service):
+            problems.append("%s is not allowed: the key is a compose service name (%s)"
+                            % (where, names.SERVICE_RULE))
+        if not isinstance(guard, dict):
+            problems.append("%s=%r is not allowed: a guard is a mapping {command, wait, on_busy}" % (where, guard))
+            continue
+        problems.append(_unknown_keys_problem(where, guard, GUARD_KEYS))
+        problems.append(_argv_problem(where, guard.get("command")))
+        wait = guard.get("wait", 600)
+        if not _seconds(wait):
+            problems.append("%s: wait=%r is not allowed: use a number of seconds, 0 or more (default 600)"
+                            % (where, wait))
+        on_busy = guard.get("on_busy", "defer")
+        if on_busy not in GUARD_ON_BUSY:
+            problems.append("%s: on_busy=%r is not allowed: use defer (keep the old container for the next run) "
+                            "or fail (default defer)" % (where, on_busy))
+    return [problem for problem in problems if problem]
+
+
 @dataclass
 class RootState:
     """What the host holds at the app root.

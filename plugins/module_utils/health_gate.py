@@ -198,6 +198,26 @@ class UnknownServicesError(ValueError):
             % (", ".join(self.unknown), project, ", ".join(self.valid) or "(none)"))
 
 
+# Methods a probe may send in check mode: they only read (check mode changes nothing, in the app neither).
+READ_ONLY_METHODS = ("GET", "HEAD")
+
+
+def probe_label(spec):
+    """``POST enqueue`` or ``PUT http://host/path``: the method and the probe's name, else its URL without the
+    query and fragment (where tokens go)."""
+    url = spec.url.split("#", 1)[0].split("?", 1)[0]
+    if "@" in url.split("//", 1)[-1].split("/", 1)[0]:  # user:password@host
+        scheme, rest = url.split("//", 1)
+        url = scheme + "//" + rest.split("@", 1)[1]
+    return "%s %s" % (spec.method, spec.name or url)
+
+
+def split_for_check_mode(specs):
+    """(probes check mode may send, the labels of those it must not send: every method but GET and HEAD)."""
+    kept = [spec for spec in specs if spec.method in READ_ONLY_METHODS]
+    return kept, [probe_label(spec) for spec in specs if spec.method not in READ_ONLY_METHODS]
+
+
 def resolve_services(project, requested, one_shot, valid):
     """Services to gate: ``requested`` (all ``valid`` ones when empty) plus ``one_shot``.
 

@@ -330,9 +330,9 @@ def rotation_split(records, keep_records=None, keep_releases=None):
             if len(good) >= keep_releases:
                 break
     for commit in good:
-        wanted = (lambda r: is_good(r) and r.get("serving_commit") == commit,
-                  lambda r: r.get("kind") == "deploy" and r.get("to_commit") == commit,
-                  lambda r: r.get("to_commit") == commit and bool(r.get("images")))
+        wanted = (lambda r, c=commit: is_good(r) and r.get("serving_commit") == c,
+                  lambda r, c=commit: r.get("kind") == "deploy" and r.get("to_commit") == c,
+                  lambda r, c=commit: r.get("to_commit") == c and bool(r.get("images")))
         for test in wanted:
             for index in range(count - 1, -1, -1):
                 if test(records[index]):

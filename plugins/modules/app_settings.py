@@ -26,6 +26,13 @@ description:
     before the marker existed keep working). A root that resolves (through symlinks) to a system directory is refused too.
   - O(env_file) must be inside O(app_root). Each of O(compose_files) is relative to the release directory
     (no C(..), no leading C(/)) or absolute inside O(app_root).
+  - O(hooks) (C(berth_hooks)) maps a hook name to one step or a list of steps, each C({service, command, mode,
+    when}). C(service) is a compose service name; C(command) a non-empty list of strings (the argv; no shell, so a
+    string is refused rather than run as one program name); C(mode) V(exec) or V(run); C(when) V(before) or V(after).
+    Any other key is refused as a typo, so a misspelt C(when) never runs a before-hook after cutover.
+  - O(restart_guards) (C(berth_restart_guards)) maps a service name to C({command, wait, on_busy}). C(command) is a
+    non-empty list of strings (a string used to be split into characters, so the service stayed busy for ever);
+    C(wait) seconds, 0 or more; C(on_busy) V(defer) or V(fail). Any other key is refused.
   - Read-only; it runs the same in check mode.
 options:
   app_name:
@@ -57,6 +64,18 @@ options:
     description: The deploy group (C(berth_deploy_group)).
     type: str
     required: true
+  hooks:
+    description:
+      - The hooks (C(berth_hooks)), judged as the description says; any type is accepted here so that a wrong one
+        is refused in words naming C(berth_hooks).
+    type: raw
+    default: {}
+  restart_guards:
+    description:
+      - The restart guards (C(berth_restart_guards)), judged as the description says; any type is accepted here so
+        that a wrong one is refused in words naming C(berth_restart_guards).
+    type: raw
+    default: {}
 extends_documentation_fragment:
   - berth.compose.attributes
   - berth.compose.attributes.read_only
@@ -74,6 +93,8 @@ EXAMPLES = r"""
     env_file: "{{ berth_env_file }}"
     deploy_user: "{{ berth_deploy_user }}"
     deploy_group: "{{ berth_deploy_group }}"
+    hooks: "{{ berth_hooks }}"
+    restart_guards: "{{ berth_restart_guards }}"
 """
 
 RETURN = r"""
@@ -95,7 +116,13 @@ problems:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.berth.compose.plugins.module_utils.app_settings import Settings, check_app_root, check_settings
+from ansible_collections.berth.compose.plugins.module_utils.app_settings import (
+    Settings,
+    check_app_root,
+    check_settings,
+    guard_problems,
+    hook_problems,
+)
 
 
 def main():
@@ -108,11 +135,15 @@ def main():
             env_file=dict(type="str", required=True),
             deploy_user=dict(type="str", required=True),
             deploy_group=dict(type="str", required=True),
+            hooks=dict(type="raw", default={}),
+            restart_guards=dict(type="raw", default={}),
         ),
         supports_check_mode=True,
     )
-    settings = Settings(**module.params)
-    problems = check_settings(settings)
+    params = dict(module.params)
+    hooks, guards = params.pop("hooks"), params.pop("restart_guards")
+    settings = Settings(**params)
+    problems = check_settings(settings) + hook_problems(hooks) + guard_problems(guards)
     # The host is looked at only for settings that passed: a refused name or path is never used.
     state = "unchecked"
     if not problems:

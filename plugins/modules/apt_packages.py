@@ -19,8 +19,8 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    description: The package lists are refreshed in check mode too (the one thing it changes), because apt cannot
-      tell what it would install from stale or empty lists.
+    description: In check mode the package lists are never refreshed (check mode changes nothing); RV(missing) still
+      says what a real run would install, and a warning says that a real run refreshes the lists first.
   diff_mode:
     support: none
     description: Installs nothing, so there is no diff.
@@ -31,7 +31,7 @@ options:
     elements: str
     required: true
   refresh:
-    description: Run C(apt-get update) when a package is missing.
+    description: Run C(apt-get update) when a package is missing (never in check mode).
     type: bool
     default: true
 notes:
@@ -59,7 +59,7 @@ missing:
   elements: str
   sample: [docker-compose]
 refreshed:
-  description: Whether C(apt-get update) ran.
+  description: Whether C(apt-get update) ran (never in check mode).
   returned: always
   type: bool
   sample: true
@@ -92,7 +92,10 @@ def main():
         module.fail_json(msg="dpkg-query failed (rc %s): %s" % (rc, err.strip()))
     missing = missing_packages(names, out)
     refreshed = False
-    if missing and module.params["refresh"]:
+    if missing and module.params["refresh"] and module.check_mode:
+        module.warn("check mode: apt's package lists were not refreshed; a real run runs apt-get update, then "
+                    "installs %s" % ", ".join(missing))
+    elif missing and module.params["refresh"]:
         rc, out, err = module.run_command(["apt-get", "-q", "update"], environ_update={"LC_ALL": "C"})
         if rc != 0:
             module.fail_json(msg="apt-get update failed (rc %s): %s" % (rc, (err or out).strip()[-2000:]),

@@ -105,11 +105,15 @@ options:
     elements: str
     default: []
   hooks:
-    description: Hook name to one step or a list of steps C({service, command, mode, when}).
+    description:
+      - Hook name to one step or a list of steps C({service, command, mode, when}); C(command) a non-empty list of
+        strings, C(mode) V(exec) or V(run), C(when) V(before) or V(after). Anything else is refused before the lock.
     type: dict
     default: {}
   restart_guards:
-    description: Service to C({command, wait, on_busy}) run before it is recreated.
+    description:
+      - Service to C({command, wait, on_busy}) run before it is recreated; C(command) a non-empty list of strings,
+        C(wait) seconds (0 or more), C(on_busy) V(defer) or V(fail). Anything else is refused before the lock.
     type: dict
     default: {}
   zero_downtime:
@@ -211,7 +215,13 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.berth.compose.plugins.module_utils import releases as rel
-from ansible_collections.berth.compose.plugins.module_utils.app_settings import Settings, check_app_root, check_settings
+from ansible_collections.berth.compose.plugins.module_utils.app_settings import (
+    Settings,
+    check_app_root,
+    check_settings,
+    guard_problems,
+    hook_problems,
+)
 from ansible_collections.berth.compose.plugins.module_utils.deployer import Deployer
 from ansible_collections.berth.compose.plugins.module_utils.health_gate import PROBE_OPTIONS, ProbeSpec
 from ansible_collections.berth.compose.plugins.module_utils.redact import hide_probe_secrets
@@ -288,6 +298,8 @@ def option_problems(p):
         root=p["root"], ref=p["ref"], project=p["project"], compose_files=p["compose_files"],
         env_template=p["env_template"], zero_downtime=p["zero_downtime"], one_shot=p["one_shot"],
         guards=p["restart_guards"], services=service_names(p["service"]), gate_timeout=p["health_timeout"])) if m]
+    # berth_hooks and berth_restart_guards, judged as the app role's settings check judges them.
+    problems += hook_problems(p["hooks"]) + guard_problems(p["restart_guards"])
     for probe in p["probes"]:
         try:
             ProbeSpec.from_dict(probe)

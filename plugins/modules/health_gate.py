@@ -21,7 +21,9 @@ description:
   - HTTP probes are retried every poll until they pass or the gate ends; a probe alone never fails fast.
   - On failure the result names every failing service and probe with the reason and the last
     O(log_lines) log lines of each container of a failing service.
-  - Read-only; it never starts, stops or changes anything, so it runs the same in check mode.
+  - Read-only; it never starts, stops or changes anything, so it runs the same in check mode, except that in
+    check mode only C(GET) and C(HEAD) probes are sent; a probe with another method (C(POST), C(PUT), ...) may
+    change the app, so it is listed in RV(probes_not_sent) and a warning instead.
 options:
   project:
     description:
@@ -175,6 +177,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+probes_not_sent:
+  description: In check mode, the probes whose method is neither C(GET) nor C(HEAD), as C(METHOD name-or-URL) (the URL
+    without its query); they were not sent. Empty in a real run.
+  returned: when the gate ran
+  type: list
+  elements: str
+  sample: ["POST enqueue"]
 msg:
   description: One line; on failure it names every failing service and probe with its reason.
   returned: always
@@ -311,7 +320,7 @@ from ansible_collections.berth.compose.plugins.module_utils import names
 from ansible_collections.berth.compose.plugins.module_utils.docker_state import (
     DockerState, DockerUnavailableError, ProjectNotFoundError, http_probe)
 from ansible_collections.berth.compose.plugins.module_utils.health_gate import (
-    PROBE_OPTIONS, ProbeSpec, UnknownServicesError, resolve_services, run_gate)
+    PROBE_OPTIONS, ProbeSpec, UnknownServicesError, resolve_services, run_gate, split_for_check_mode)
 from ansible_collections.berth.compose.plugins.module_utils.redact import hide_probe_secrets
 
 PROBE_SPEC = PROBE_OPTIONS
@@ -365,6 +374,11 @@ def main(connect=DockerState.connect, probe=http_probe, clock=time.monotonic, sl
     problems, specs = validate(params)
     if problems:
         module.fail_json(msg="; ".join(problems))
+    not_sent = []
+    if module.check_mode:
+        specs, not_sent = split_for_check_mode(specs)
+        if not_sent:
+            module.warn("check mode: probes that may change the app were not sent: %s" % ", ".join(not_sent))
     project = params["project"]
     try:
         state = connect(docker_host=params["docker_host"])
@@ -390,6 +404,7 @@ def main(connect=DockerState.connect, probe=http_probe, clock=time.monotonic, sl
     except DockerUnavailableError as exc:
         module.fail_json(msg=str(exc))
     msg = result.pop("msg")
+    result["probes_not_sent"] = not_sent
     if result["passed"]:
         module.exit_json(changed=False, msg=msg, **result)
     module.fail_json(msg=msg, changed=False, **result)

@@ -34,6 +34,14 @@ CASES = {
         "belongs to the app '%s'" % APP),
     "root that is not a berth layout": (
         ["-e", "berth_app_root=/srv/fixtures"], "holds sample.git"),
+    # Issue 18.14: a misspelt `when` ran a before-hook after cutover; a string guard command was split into
+    # characters, so the service stayed busy for ever. Both are refused with the other settings now.
+    "hook with a when typo": (
+        ["-e", json.dumps({"berth_hooks": {"report": {"service": "web", "command": ["true"], "when": "bfore"}}})],
+        "berth_hooks['report']: when='bfore' is not allowed: use before or after"),
+    "guard command a string": (
+        ["-e", json.dumps({"berth_restart_guards": {"web": {"command": "test ! -e /tmp/busy"}}})],
+        "berth_restart_guards['web']: command='test ! -e /tmp/busy' is not allowed: use a non-empty list of strings"),
 }
 
 
@@ -61,3 +69,17 @@ def test_the_app_root_carries_the_marker_of_its_app(host):
     marker = host.file(ROOT + "/.berth/app")
     assert marker.content_string == APP + "\n"
     assert (marker.user, marker.mode) == ("deploy", 0o644)
+
+
+def test_deploy_refuses_a_hook_when_typo_before_any_change(host):
+    """The release engine's first step judges berth_hooks too: nothing is locked, fetched or switched."""
+    state = ("readlink %s/current; sha256sum %s/releases.jsonl; ls -a %s/.berth; ls -l --time-style=full-iso %s/repo/.git; "
+             "runuser -u deploy -- git -C %s/repo rev-parse HEAD" % (ROOT, ROOT, ROOT, ROOT, ROOT))
+    before = host.check_output(state)
+    run = run_playbook(os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "playbooks", "deploy.yml"),
+                       "-e", json.dumps({"berth_hooks": {"report": [
+                           {"service": "web", "command": ["true"], "when": "bfore"}]}}))
+    assert run.rc != 0, run.out
+    assert "berth_hooks['report'] step 1: when='bfore' is not allowed" in run.out, run.out
+    assert run.changed == 0, run.out
+    assert host.check_output(state) == before

@@ -1,5 +1,8 @@
 """The same repair from the controller's playbook; a deploy holding the lock makes it skip the round."""
-from conftest import ROOT, containers, reconciles, run_playbook, wait_healthy
+import json
+import time
+
+from conftest import ROOT, containers, reconciles, run_playbook, timer_run, wait_healthy
 
 
 def test_repair_from_the_controller_then_nothing(host):
@@ -36,4 +39,30 @@ def test_a_held_lock_skips_the_round(host):
     finally:
         host.check_output("rm -f %s/.berth/deploy.lock" % ROOT)
     assert run_playbook("reconcile").rc == 0
+    wait_healthy(host)
+
+
+def test_the_timer_skips_a_round_while_a_provision_holds_the_lock(host):
+    """Issue 18.10: provision holds the deploy lock for its whole run (molecule/provision tests/test_lock.py), so
+    the timer's round never re-applies the roles with the VM's old inventory halfway through a provision."""
+    count = len(reconciles(host))
+    # The lock as provision.yml's berth.compose.deploy_lock writes it, from the operator's controller.
+    holder = {"owner": "provision", "operator": "alice", "controller": "laptop.elsewhere", "pid": 4242,
+              "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "started_epoch": time.time(),
+              "ttl": 1800, "token": "provisiontoken1"}
+    host.check_output("printf '%%s\\n' '%s' > %s/.berth/deploy.lock" % (json.dumps(holder), ROOT))
+    # What the provision is changing: a baseline drift the timer would repair by re-applying the roles.
+    host.check_output("chmod 0644 %s/shared/.env" % ROOT)
+    try:
+        code, journal = timer_run(host)
+        assert code == 0, journal
+        assert "reconcile skipped this round" in journal and "'provision'" in journal, journal
+        assert host.file(ROOT + "/shared/.env").mode == 0o644, "the round re-applied the roles under a provision"
+        assert len(reconciles(host)) == count
+        assert json.loads(host.file(ROOT + "/.berth/deploy.lock").content_string)["token"] == "provisiontoken1"
+    finally:
+        host.check_output("rm -f %s/.berth/deploy.lock" % ROOT)
+    code, journal = timer_run(host)
+    assert code == 0, journal
+    assert host.file(ROOT + "/shared/.env").mode == 0o600
     wait_healthy(host)

@@ -31,11 +31,22 @@ def test_all_installed_runs_dpkg_only(capsys):
     assert calls == ["dpkg-query"]
 
 
-def test_missing_package_refreshes_the_lists_also_in_check_mode(capsys):
+def test_missing_package_refreshes_the_lists(capsys):
     answers = {"dpkg-query": (1, "", "dpkg-query: no packages found matching caddy"), "apt-get": (0, "", "")}
-    result, calls = run(capsys, answers, check_mode=True, names=["caddy"])
+    result, calls = run(capsys, answers, names=["caddy"])
     assert result["missing"] == ["caddy"] and result["refreshed"] is True
     assert calls == ["dpkg-query", "apt-get"]
+
+
+def test_check_mode_never_runs_apt_get_update(capsys):
+    """Issue 18.13: check mode changes nothing, apt's package lists included."""
+    answers = {"dpkg-query": (1, "", "dpkg-query: no packages found matching caddy"), "apt-get": (0, "", "")}
+    warned = []
+    with mock.patch.object(module.AnsibleModule, "warn", lambda self, text: warned.append(text)):
+        result, calls = run(capsys, answers, check_mode=True, names=["caddy"])
+    assert calls == ["dpkg-query"]
+    assert result["missing"] == ["caddy"] and result["refreshed"] is False and result["changed"] is False
+    assert any("apt-get update" in text and "caddy" in text for text in warned), warned
 
 
 def test_refresh_false_only_reports(capsys):

@@ -79,3 +79,26 @@ def test_apt_packages_wrong_types():
     assert result["failed"] and "names" in result["msg"]
     result, _warned = run_module(apt_packages, names=["curl"], refresh="maybe")
     assert result["failed"] and "refresh" in result["msg"]
+
+
+@pytest.mark.parametrize("override, setting, words", [
+    ({"hooks": {"report": {"service": "api", "command": ["x"], "when": "bfore"}}}, "berth_hooks",
+     ["'bfore'", "before", "after"]),
+    ({"restart_guards": {"worker": {"command": "test ! -e /tmp/busy"}}}, "berth_restart_guards",
+     ["list of strings"]),
+], ids=["hook when typo", "guard command a string"])
+def test_bad_hooks_and_guards_are_refused_by_the_settings_check(override, setting, words):
+    result, _warned = run_module(app_settings, **dict(GOOD, **override))
+    assert result["failed"], result
+    assert result["app_root_state"] == "unchecked"
+    problem = [p for p in result["problems"] if p.startswith(setting)]
+    assert problem, result["problems"]
+    for word in words:
+        assert word in problem[0], problem[0]
+
+
+def test_good_hooks_and_guards_pass_the_settings_check():
+    result, _warned = run_module(app_settings, **dict(
+        GOOD, hooks={"report": [{"service": "api", "command": ["sh", "-c", "true"], "when": "before"}]},
+        restart_guards={"worker": {"command": ["true"], "wait": 3, "on_busy": "fail"}}))
+    assert not result["failed"], result

@@ -37,6 +37,9 @@ def no_commands(monkeypatch, module_exit_raises):
     ({"probes": [{"url": "ftp://x"}]}, ["probes", "http"]),
     ({"gate_soak": -1.0}, ["gate_soak", "negative"]),
     ({"registry_login": {"registry": "r", "username": "u"}}, ["registry_login", "password"]),
+    # Issue 18.14: a `when` typo ran a before-hook after cutover; a string guard command was split into characters.
+    ({"hooks": {"report": {"service": "api", "command": ["x"], "when": "bfore"}}}, ["berth_hooks", "'bfore'"]),
+    ({"restart_guards": {"worker": {"command": "test ! -e /tmp/busy"}}}, ["berth_restart_guards", "list of strings"]),
 ])
 def test_bad_input_is_refused_before_anything_runs(tmp_path, overrides, words):
     result, _warnings = run_module(module, **args(tmp_path, **overrides))

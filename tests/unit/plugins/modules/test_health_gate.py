@@ -79,6 +79,38 @@ def test_check_mode_gates_the_same_way():
     assert not out.failed and out.result["passed"] is True
 
 
+def test_check_mode_sends_no_probe_that_could_change_the_app(monkeypatch):
+    """Issue 18.13: in check mode only GET and HEAD probes are sent; POST, PUT, ... are listed as not sent."""
+    sent = []
+    warned = []
+    monkeypatch.setattr(health_gate.AnsibleModule, "warn", lambda self, text: warned.append(text))
+
+    def probe(spec):
+        sent.append(spec.method)
+        return ProbeResult(url=spec.url, state="passed", status=200)
+    probes = [{"url": "http://127.0.0.1/health"}, {"url": "http://127.0.0.1/ping", "method": "HEAD"},
+              {"url": "http://127.0.0.1/api/jobs?token=s3cret", "method": "POST", "name": "enqueue"},
+              {"url": "http://127.0.0.1/api/item?token=s3cret", "method": "put"}]
+    out = run({"project": "app", "one_shot": ["migrate"], "probes": probes, "_ansible_check_mode": True}, probe=probe)
+    assert not out.failed and out.result["passed"] is True, out.result
+    assert sorted(set(sent)) == ["GET", "HEAD"], sent
+    assert out.result["probes_not_sent"] == ["POST enqueue", "PUT http://127.0.0.1/api/item"]
+    assert "s3cret" not in repr(out.result)
+    assert any("check mode" in w and "POST enqueue" in w for w in warned), warned
+    assert "s3cret" not in repr(warned)
+
+
+def test_a_real_run_sends_every_probe():
+    sent = []
+
+    def probe(spec):
+        sent.append(spec.method)
+        return ProbeResult(url=spec.url, state="passed", status=200)
+    probes = [{"url": "http://127.0.0.1/health"}, {"url": "http://127.0.0.1/api/jobs", "method": "POST"}]
+    out = run({"project": "app", "one_shot": ["migrate"], "probes": probes}, probe=probe)
+    assert not out.failed and "POST" in sent and out.result["probes_not_sent"] == []
+
+
 def test_failure_names_service_and_carries_logs():
     out = run({"project": "app", "services": ["worker", "migrate"]})  # migrate not declared one-shot
     assert out.failed and out.result["failed_services"] == ["migrate"]
