@@ -5,7 +5,11 @@ import json
 import os
 import re
 import subprocess
+import sys
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared"))
+import recap  # noqa: E402  (molecule/shared: ansible-playbook with its recap as data)
 
 ROOT = "/opt/sample"
 PROJECT = "sample"
@@ -18,20 +22,20 @@ LOAD = "--threads 2 --max-requests 60000 --max-seconds 300 --pause 0.01"
 
 
 class Run:
-    def __init__(self, proc, seconds):
+    def __init__(self, proc, data, seconds):
         self.rc = proc.returncode
         self.out = proc.stdout
         self.seconds = seconds
-        recap = re.findall(r"changed=(\d+)", self.out)
-        self.changed = int(recap[-1]) if recap else None
+        self.recap = data
+        self.changed = recap.changed(data)
 
 
 def run_playbook(path, *extra_args):
     argv = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], path] + list(extra_args)
     started = time.monotonic()
-    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False,
-                          timeout=600, env=dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1"))
-    return Run(proc, time.monotonic() - started)
+    proc, data = recap.run_playbook(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600,
+                                    env=dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1"))
+    return Run(proc, data, time.monotonic() - started)
 
 
 def playbook(name, *extra_args):

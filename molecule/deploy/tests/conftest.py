@@ -5,12 +5,15 @@ previous one left (converge deployed web-only over the v1 release that prepare p
 """
 import json
 import os
-import re
 import shlex
 import subprocess
+import sys
 import time
 
 import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared"))
+import recap  # noqa: E402  (molecule/shared: ansible-playbook with its recap as data)
 
 ROOT = "/opt/sample"
 PROJECT = "sample"
@@ -19,12 +22,12 @@ PLAYBOOKS = os.path.join(os.environ.get("MOLECULE_PROJECT_DIRECTORY", "."), "pla
 
 
 class Run:
-    def __init__(self, proc, seconds):
+    def __init__(self, proc, data, seconds):
         self.rc = proc.returncode
         self.out = proc.stdout
         self.seconds = seconds
-        recap = re.findall(r"changed=(\d+)", self.out)
-        self.changed = int(recap[-1]) if recap else None
+        self.recap = data
+        self.changed = recap.changed(data)
 
 
 def playbook_argv(name, *extra_args):
@@ -38,9 +41,9 @@ def playbook_env():
 
 def run_playbook(name, *extra_args):
     started = time.monotonic()
-    proc = subprocess.run(playbook_argv(name, *extra_args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, env=playbook_env(), check=False, timeout=900)
-    return Run(proc, time.monotonic() - started)
+    proc, data = recap.run_playbook(playbook_argv(name, *extra_args), stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, text=True, env=playbook_env(), timeout=900)
+    return Run(proc, data, time.monotonic() - started)
 
 
 def deploy(ref, *extra_args):
