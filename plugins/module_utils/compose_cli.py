@@ -11,6 +11,8 @@ The rendered configuration (:func:`render_config`) holds the values of the env f
 that is secrets: it is returned to the caller only, and no error message carries it.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import subprocess
@@ -47,18 +49,18 @@ class ComposeProject:
     environment: t.Mapping[str, str] = field(default_factory=dict)
     docker: str = "docker"
 
-    def argv(self, *args):
+    def argv(self, *args: object) -> list[str]:
         """The full argv for ``docker compose <global options> <args>``."""
         base = commands.compose(self.name, self.project_dir, self.files, self.env_file, docker=self.docker)
         return base + [str(a) for a in args]
 
-    def process_env(self):
+    def process_env(self) -> dict[str, str]:
         env = dict(os.environ)
         env.update({str(k): str(v) for k, v in self.environment.items()})
         return env
 
 
-def release_environment(commit, ref=None):
+def release_environment(commit: str, ref: str | None = None) -> dict[str, str]:
     """The interpolation variables a release is rendered and run with.
 
     Compose files can name images by commit (``image: app-web:${BERTH_SHORT_SHA}``) or by the
@@ -73,7 +75,7 @@ def release_environment(commit, ref=None):
     }
 
 
-def run(project, args, timeout=DEFAULT_TIMEOUT):
+def run(project: ComposeProject, args: t.Sequence[object], timeout: float = DEFAULT_TIMEOUT) -> subprocess.CompletedProcess[bytes]:
     """Run ``docker compose ... <args>`` with :func:`host.run`; return a CompletedProcess (bytes output).
 
     stdout and stderr stay apart: only stderr is ever quoted. Raises :class:`ComposeCliError`
@@ -97,7 +99,7 @@ def run(project, args, timeout=DEFAULT_TIMEOUT):
     return subprocess.CompletedProcess(argv, result.rc, result.out.encode("utf-8"), result.err.encode("utf-8"))
 
 
-def render_config(project, interpolate=True, timeout=DEFAULT_TIMEOUT):
+def render_config(project: ComposeProject, interpolate: bool = True, timeout: float = DEFAULT_TIMEOUT) -> dict[str, t.Any]:
     """The project as Compose itself renders it (``config --format json``), as a dict.
 
     Include, extends, profiles, merges, ``.env``/``--env-file`` interpolation and path

@@ -5,7 +5,12 @@
 
 One container reader (docker_state, the Docker SDK) serves the gate and the soak.
 """
+
+from __future__ import annotations
+
 import time
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from ansible_collections.berth.compose.plugins.module_utils import releases as rel
 from ansible_collections.berth.compose.plugins.module_utils.docker_state import (
@@ -20,13 +25,14 @@ STABLE_SIGHTINGS = 3
 SOAK_POLL_SECONDS = 0.5
 
 
-def soak_facts(states, services):
+def soak_facts(states: Iterable[Any], services: Iterable[str]) -> dict[str, dict[str, Any]]:
     """container name -> what the soak compares, for the containers of ``services``."""
     return dict((c.name, dict(id=c.id, service=c.service, restart_count=c.restart_count, status=c.status,
                               health=c.health)) for c in states if c.service in services)
 
 
-def watch_soak(snapshot, services, seconds, interval=SOAK_POLL_SECONDS, clock=time.monotonic, sleep=time.sleep):
+def watch_soak(snapshot: Callable[[], Any], services: Iterable[str], seconds: float, interval: float = SOAK_POLL_SECONDS,
+               clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], Any] = time.sleep) -> list[str]:
     """Watch the containers of ``services`` for ``seconds``; the problems seen (empty: passed)."""
     services = set(services)
     before = soak_facts(snapshot(), services)
@@ -41,7 +47,9 @@ def watch_soak(snapshot, services, seconds, interval=SOAK_POLL_SECONDS, clock=ti
 class Gate:
     """Gate the recreated services of one compose project; ``run`` returns a dict, never raises for a failed gate."""
 
-    def __init__(self, project, one_shot, probes, timeout, log_lines, connect=DockerState.connect, probe=http_probe):
+    def __init__(self, project: str, one_shot: Iterable[str], probes: Iterable[dict[str, Any]], timeout: float | str,
+                 log_lines: int | str, connect: Callable[[], Any] = DockerState.connect,
+                 probe: Callable[..., Any] = http_probe) -> None:
         self.project = project
         self.one_shot = list(one_shot)
         self.specs = [ProbeSpec.from_dict(p) for p in probes]
@@ -50,7 +58,7 @@ class Gate:
         self.connect = connect
         self.probe = probe
 
-    def run(self, services, soak=0.0):
+    def run(self, services: list[str], soak: float = 0.0) -> dict[str, Any]:
         try:
             state = self.connect()
             wanted = resolve_services(self.project, services, self.one_shot, state.services(self.project))

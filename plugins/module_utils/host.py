@@ -14,9 +14,14 @@ with ``merge=False`` stdout stays out of every error message and only stderr is 
 
 Plain functions; no Ansible imports (module_utils run on the target's Python).
 """
+
+from __future__ import annotations
+
 import collections
 import os
 import subprocess
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 # Lines of output an error message quotes.
 ERROR_LINES = 15
@@ -43,7 +48,8 @@ class CommandError(Exception):
     when stdout was kept apart); ``argv``; ``rc`` (exit code, None when it did not exit by itself);
     ``timeout`` (the seconds it was allowed, when it was stopped for running longer, else None)."""
 
-    def __init__(self, msg, output="", argv=None, rc=None, timeout=None):
+    def __init__(self, msg: object, output: str | None = "", argv: Iterable[object] | None = None, rc: int | None = None,
+                 timeout: float | None = None) -> None:
         super().__init__(msg)
         self.msg = msg
         self.output = output or ""
@@ -51,11 +57,11 @@ class CommandError(Exception):
         self.rc = rc
         self.timeout = timeout
 
-    def __str__(self):
+    def __str__(self) -> str:
         return str(self.msg)
 
 
-def describe(argv):
+def describe(argv: Iterable[Any]) -> str:
     """The command for a message: the program and its first words, global path options left out."""
     argv = [str(arg) for arg in argv]
     if not argv:
@@ -79,7 +85,7 @@ def describe(argv):
     return " ".join(words)
 
 
-def tail(text, lines):
+def tail(text: str | None, lines: int | None) -> str:
     """The last ``lines`` lines of ``text``, trailing newlines dropped.
 
     ``lines`` 0 (or less) gives nothing: "". ``lines`` None gives all of it."""
@@ -91,7 +97,7 @@ def tail(text, lines):
     return "\n".join(text.splitlines()[-lines:])
 
 
-def _text(data):
+def _text(data: str | bytes | None) -> str:
     if data is None:
         return ""
     if isinstance(data, bytes):
@@ -99,7 +105,9 @@ def _text(data):
     return data
 
 
-def run(argv, cwd=None, env=None, timeout=None, input=None, check=True, merge=True, error=CommandError, text=True):
+def run(argv: Iterable[Any], cwd: str | None = None, env: Mapping[str, str] | None = None, timeout: float | None = None,
+        input: str | bytes | None = None, check: bool = True, merge: bool = True,
+        error: type[CommandError] = CommandError, text: bool = True) -> Result:
     """Run ``argv`` (never through a shell) and return a :class:`Result`.
 
     cwd, env: of the process (env None: this process's environment). timeout: seconds, None for no

@@ -9,13 +9,18 @@ the app root (git worktrees, release files, snippets), so everything there keeps
 The child's JSON result comes back through a pipe; the module itself stays root, so Ansible's
 own files stay readable for its answer.
 """
+
+from __future__ import annotations
+
 import json
 import os
 import pwd
 import traceback
+from collections.abc import Callable, Iterable
+from typing import Any
 
 
-def become(user):
+def become(user: str) -> None:
     """Turn this process into ``user`` (its groups, HOME, USER, LOGNAME, working directory)."""
     entry = pwd.getpwnam(user)
     os.initgroups(user, entry.pw_gid)
@@ -25,7 +30,7 @@ def become(user):
     os.chdir(entry.pw_dir if os.path.isdir(entry.pw_dir) else "/")
 
 
-def in_child_as(user, work, name="the release engine"):
+def in_child_as(user: str, work: Callable[[], Any], name: str = "the release engine") -> Any:
     """Run ``work()`` (returning a JSON-able dict) in a child process that is ``user``; its result.
 
     Whatever ``work`` raises comes back as ``dict(failed=True, msg=..., exception=...)``."""
@@ -53,7 +58,7 @@ def in_child_as(user, work, name="the release engine"):
                     "`current` say what serves" % (name, pid, status))
 
 
-def owner_of(paths):
+def owner_of(paths: Iterable[str]) -> tuple[int, int] | tuple[None, None]:
     """(uid, gid) of the first of ``paths`` that exists, else (None, None)."""
     for path in paths:
         try:
@@ -64,7 +69,7 @@ def owner_of(paths):
     return None, None
 
 
-def user_to_become(paths):
+def user_to_become(paths: Iterable[str]) -> str | None:
     """The name of the owner of ``paths`` when this process is root and they belong to someone else, else None."""
     uid = owner_of(paths)[0]
     if os.geteuid() != 0 or uid in (None, 0):
