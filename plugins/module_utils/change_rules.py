@@ -5,6 +5,8 @@
 Why the rules mean what they mean (every-match, exclude per rule) is in docs/decisions.md.
 """
 
+from __future__ import annotations
+
 import typing as t
 from dataclasses import dataclass
 
@@ -39,7 +41,7 @@ class Rule:
     description: str = ""
 
 
-def parse_service_list(value, valid, what="services"):
+def parse_service_list(value: object, valid: t.Iterable[str], what: str = "services") -> tuple[bool, list[str] | None]:
     """Parse a list / comma string / ``"all"`` of service names against ``valid``.
 
     Returns ``(True, None)`` for all, else ``(False, sorted_names)``; an unknown name raises
@@ -70,7 +72,7 @@ def parse_service_list(value, valid, what="services"):
     return False, sorted(set(items))
 
 
-def _as_list(value, what):
+def _as_list(value: object, what: str) -> list[str]:
     if value is None:
         return []
     if isinstance(value, str):
@@ -80,7 +82,7 @@ def _as_list(value, what):
     raise RuleError("%s must be a string or a list of strings, got %r" % (what, value))
 
 
-def _as_bool(value, what):
+def _as_bool(value: object, what: str) -> bool:
     if isinstance(value, bool):
         return value
     if isinstance(value, str) and value.lower() in ("yes", "true", "no", "false"):
@@ -88,15 +90,18 @@ def _as_bool(value, what):
     raise RuleError("%s must be a boolean, got %r" % (what, value))
 
 
-def _services(raw, key, services, pick_all, where):
+def _services(raw: dict[str, t.Any], key: str, services: t.Iterable[str], pick_all: t.Iterable[str],
+              where: str) -> tuple[list[str], bool]:
     try:
         wants_all, names = parse_service_list(raw.get(key), services, "%s: %s" % (where, key))
     except UnknownServiceError as exc:
         raise RuleError(str(exc))
-    return (sorted(pick_all) if wants_all else names), wants_all
+    # names is None only when wants_all
+    return (sorted(pick_all) if wants_all else names), wants_all  # type: ignore[return-value]
 
 
-def _describe(label, ignore, build, build_all, recreate, recreate_all, full, hooks):
+def _describe(label: str, ignore: bool, build: t.Iterable[str], build_all: bool, recreate: t.Iterable[str],
+              recreate_all: bool, full: bool, hooks: t.Iterable[str]) -> str:
     actions = ["ignore"] if ignore else []
     if build or build_all:
         actions.append("build " + ("all" if build_all else ", ".join(build)))
@@ -109,7 +114,7 @@ def _describe(label, ignore, build, build_all, recreate, recreate_all, full, hoo
     return "%s: %s" % (label, "; ".join(actions))
 
 
-def parse_rule(pos, raw, services, buildable):
+def parse_rule(pos: int, raw: object, services: t.Collection[str], buildable: t.Collection[str]) -> Rule:
     """One raw rule mapping (1-based position ``pos``) -> :class:`Rule`."""
     where = "rule %d" % pos
     if not isinstance(raw, dict):
@@ -145,7 +150,7 @@ def parse_rule(pos, raw, services, buildable):
                 description=_describe(label, ignore, build, build_all, recreate, recreate_all, full, hooks))
 
 
-def parse_rules(rules, services, buildable):
+def parse_rules(rules: object, services: t.Collection[str], buildable: t.Collection[str]) -> list[Rule]:
     """Validate raw rule dicts against the project's ``services`` (and the ``buildable`` ones)."""
     if rules is None:
         return []

@@ -7,6 +7,8 @@
 * compose_cli: the ``docker compose`` command line.
 """
 
+from __future__ import annotations
+
 import os
 import typing as t
 from contextlib import ExitStack
@@ -14,7 +16,7 @@ from dataclasses import dataclass, field
 
 from ansible_collections.berth.compose.plugins.module_utils import names
 from ansible_collections.berth.compose.plugins.module_utils import compose_cli
-from ansible_collections.berth.compose.plugins.module_utils.change_plan import PlanInput, plan_changes
+from ansible_collections.berth.compose.plugins.module_utils.change_plan import Plan, PlanInput, plan_changes
 from ansible_collections.berth.compose.plugins.module_utils.change_rules import ChangedServicesError, parse_rules
 from ansible_collections.berth.compose.plugins.module_utils.compose_model import (
     ComposeError,
@@ -62,7 +64,7 @@ class ChangeRequest:
 COMPOSE_PROJECT_NAME = names.PROJECT_NAME
 
 
-def validate_request(request):
+def validate_request(request: ChangeRequest) -> None:
     """Refuse bad options before git or Compose runs; each message names the option and what is allowed."""
     if not isinstance(request.compose_project, str) or not COMPOSE_PROJECT_NAME.match(request.compose_project):
         raise ChangedServicesError("compose_project %r: allowed are lowercase letters, digits, '_' and '-', "
@@ -77,7 +79,7 @@ def validate_request(request):
             raise ComposeError("%s %s does not exist (allowed: an existing directory)" % (option, given))
 
 
-def compose_files_in(directory, compose_files):
+def compose_files_in(directory: str, compose_files: t.Iterable[str] | None) -> list[str]:
     """The compose files as given, else what Compose picks without -f; relative where possible."""
     if compose_files:
         return list(compose_files)
@@ -91,12 +93,12 @@ class _Sides:
     """Renders the from and to sides: given directories, else temporary copies of the commits that
     hold what the rendering reads (the compose files and the files they name, see :meth:`directory`)."""
 
-    def __init__(self, request, render, stack):
+    def __init__(self, request: ChangeRequest, render: t.Callable[..., t.Dict[str, t.Any]], stack: ExitStack) -> None:
         self.request = request
         self.render = render
         self.stack = stack
 
-    def directory(self, given, commit, environment=None):
+    def directory(self, given: str | None, commit: str, environment: t.Mapping[str, str] | None = None) -> str:
         """``given``, else a temporary copy of ``commit`` with the inputs of ``docker compose config``.
 
         Those are the compose files (as given, else every name Compose looks for), the project
@@ -124,7 +126,7 @@ class _Sides:
             os.symlink(self.request.env_file, env_link)
         return tree
 
-    def _variables(self, environment):
+    def _variables(self, environment: t.Mapping[str, str]) -> dict[str, str]:
         """What Compose interpolates with, as far as it names files: the env file, then the process
         environment, then ``environment`` (the module's and the side's release variables)."""
         variables = parse_env_file(_read_text(self.request.env_file)) if self.request.env_file else {}
@@ -132,7 +134,7 @@ class _Sides:
         variables.update(environment)
         return variables
 
-    def rendered(self, directory, environment, with_paths):
+    def rendered(self, directory: str, environment: t.Mapping[str, str], with_paths: bool) -> RenderedProject:
         """The project rendered in ``directory``; ``with_paths`` also reads the env file paths."""
         files = compose_files_in(directory, self.request.compose_files)
         missing = [f for f in files if not os.path.isfile(os.path.join(directory, f))]
@@ -148,13 +150,14 @@ class _Sides:
             raise ComposeError(str(exc))
         return RenderedProject(rendered, directory, uninterpolated)
 
-    def side(self, given_dir, commit, ref, with_paths):
+    def side(self, given_dir: str | None, commit: str, ref: str | None,
+             with_paths: bool) -> tuple[str, RenderedProject]:
         environment = dict(self.request.environment, **compose_cli.release_environment(commit, ref))
         directory = self.directory(given_dir, commit, environment)
         return directory, self.rendered(directory, environment, with_paths)
 
 
-def _read_text(path):
+def _read_text(path: str) -> str:
     """A host file's text ("" when it cannot be read: whoever needs it reports that)."""
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:
@@ -163,14 +166,14 @@ def _read_text(path):
         return ""
 
 
-def _config_inputs(directory, compose_files, changed):
+def _config_inputs(directory: str, compose_files: t.Iterable[str] | None, changed: t.Iterable[str]) -> list[str]:
     """Inputs of the rendering, relative to ``directory``: compose files, included ones, ``.env``."""
     files = [f for f in (os.path.relpath(os.path.join(directory, f), directory)
                          for f in compose_files_in(directory, compose_files)) if not f.startswith("..")]
     return files + referenced_compose_files(directory, files, changed) + [".env"]
 
 
-def compute_plan(request, render):
+def compute_plan(request: ChangeRequest, render: t.Callable[..., t.Dict[str, t.Any]]) -> Plan:
     """Everything the module does, minus Ansible: returns a :class:`Plan`.
 
     ``render`` turns a :class:`compose_cli.ComposeProject` into the rendered dict

@@ -7,7 +7,12 @@ One record builder for deploy and rollback (and the step durations), written onc
 task records are the same shape, filled from what those runs know (:func:`reconcile_record`,
 :func:`task_record`).
 """
+
+from __future__ import annotations
+
 import time
+from collections.abc import Callable
+from typing import Any
 
 from ansible_collections.berth.compose.plugins.module_utils import release_log
 
@@ -17,34 +22,35 @@ STEP_ORDER = ("preflight", "plan", "build", "migrate", "cutover", "gate")
 class Marks:
     """When each step ended; ``steps()`` is the seconds each took, in story order."""
 
-    def __init__(self, clock=time.time):
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
-        self.started = None
-        self.ends = {}
+        self.started: float | None = None
+        self.ends: dict[str, float] = {}
 
-    def start(self):
+    def start(self) -> None:
         self.started = self.clock()
 
-    def mark(self, name):
+    def mark(self, name: str) -> None:
         self.ends[name] = self.clock()
 
-    def steps(self):
-        out, last = {}, self.started
+    def steps(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        last = self.started
         for name in STEP_ORDER:
             if name in self.ends:
-                out[name] = round(self.ends[name] - last, 1)
+                out[name] = round(self.ends[name] - last, 1)  # type: ignore[operator]  # start() comes first
                 last = self.ends[name]
         return out
 
-    def duration(self):
-        return round(self.clock() - self.started, 1)
+    def duration(self) -> float:
+        return round(self.clock() - self.started, 1)  # type: ignore[operator]  # start() comes first
 
 
-def short(commit):
+def short(commit: str | None) -> str:
     return (commit or "")[:12]
 
 
-def plan_lines(run, plan):
+def plan_lines(run: Any, plan: dict[str, Any]) -> list[str]:
     """The plan as the operator reads it before anything changes."""
     if run.kind == "rollback":
         differ = sorted(set(plan["up"]) | set(plan["build"]))
@@ -77,7 +83,8 @@ def plan_lines(run, plan):
     return lines
 
 
-def record_for(run, outcome, serving, message=None, gate=None):
+def record_for(run: Any, outcome: str, serving: str | None, message: str | None = None,
+               gate: Any = None) -> dict[str, Any]:
     """The release-log record of this run (kind, refs, what was built and recreated, gate, steps, operator)."""
     prepared = run.facts.get("prepared") or {}
     cutovers = run.facts.get("cutovers") or []
@@ -98,8 +105,9 @@ def record_for(run, outcome, serving, message=None, gate=None):
         operator=lock.get("operator"), pinned=run.kind == "rollback" and outcome == "ok", message=message)
 
 
-def reconcile_record(commit, record, outcome, drift_text, actions, from_commit, gate, started, now, operator,
-                     pinned):
+def reconcile_record(commit: str, record: dict[str, Any] | None, outcome: str, drift_text: str | None,
+                     actions: dict[str, Any], from_commit: str | None, gate: dict[str, Any] | None,
+                     started: float | None, now: float, operator: str | None, pinned: bool) -> dict[str, Any]:
     """The ``kind: reconcile`` record: the recorded release ``commit`` (its log ``record``) brought back.
 
     actions: what the repair did (build, pull, up, deferred); gate: the gate's result dict or None
@@ -117,13 +125,14 @@ def reconcile_record(commit, record, outcome, drift_text, actions, from_commit, 
         operator=operator, pinned=pinned, message=drift_text)
 
 
-def task_record(ref, commit, outcome, started, seconds, operator, message):
+def task_record(ref: str, commit: str, outcome: str, started: float, seconds: float, operator: str | None,
+                message: str | None) -> dict[str, Any]:
     """The ``kind: task`` record: no serving_commit, a task changes nothing that serves."""
     return dict(kind="task", ref=ref, to_commit=commit, outcome=outcome, gate="skipped",
                 started=release_log.iso_now(started), duration_s=seconds, operator=operator, message=message)
 
 
-def summary_lines(run, record, message=None):
+def summary_lines(run: Any, record: dict[str, Any], message: str | None = None) -> list[str]:
     gated = run.facts.get("gate")
     ready = ", ".join("%s %.1f s" % item for item in sorted((gated or {}).get("ready", {}).items()))
     gate = "passed" if (gated or {}).get("passed") and record["outcome"] == "ok" else (
@@ -146,7 +155,7 @@ def summary_lines(run, record, message=None):
     return lines
 
 
-def failure_message(run, stage, failure):
+def failure_message(run: Any, stage: str, failure: object) -> str:
     """What the failed play says: the same words for deploy and rollback, by the stage it failed in."""
     what = "%s of %s" % (run.kind.capitalize(), run.ref)
     was = short(run.from_commit) or "what served before"

@@ -37,9 +37,12 @@ Not covered (documented): other encodings (base64, hex) of a value, and a secret
 from one at run time. No Ansible imports.
 """
 
+from __future__ import annotations
+
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, MutableMapping
+from typing import Any, TypeVar
 from urllib.parse import quote, quote_plus, unquote, urlsplit
 
 from ansible_collections.berth.compose.plugins.module_utils.env_file import parse as parse_env
@@ -54,13 +57,14 @@ RESULT_TEXT = ("msg", "output", "summary", "warnings", "rate_limit_msg")
 _NOT_SECRET = re.compile(r"(?i)\A(?:true|false|yes|no|on|off|null|none|[-+]?\d+(?:\.\d+)?)\Z")
 _URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\"'<>`]+")
 _USERINFO = re.compile(r"\A([^:@/]*):([^@/]+)@")
+_Result = TypeVar("_Result", bound="MutableMapping[str, Any]")
 
 
-def _worth_hiding(text):
+def _worth_hiding(text: str) -> bool:
     return len(text) >= MIN_LENGTH and not _NOT_SECRET.match(text.strip())
 
 
-def forms(value):
+def forms(value: object) -> set[str]:
     """Every string under which ``value`` is hidden (empty when it is too short or plain to be a secret)."""
     if not isinstance(value, str) or not _worth_hiding(value):
         return set()
@@ -79,7 +83,7 @@ def forms(value):
     return out
 
 
-def url_password(value):
+def url_password(value: str) -> str | None:
     """The password of a URL-shaped value (``scheme://user:password@host``), or None."""
     if "://" not in value:
         return None
@@ -89,7 +93,7 @@ def url_password(value):
         return None
 
 
-def _scrub_url(url):
+def _scrub_url(url: str) -> str:
     """The URL with its password and query values replaced by MARK."""
     scheme, sep, rest = url.partition("://")
     rest = _USERINFO.sub(lambda m: "%s:%s@" % (m.group(1), MARK), rest, count=1)
@@ -104,19 +108,19 @@ def _scrub_url(url):
     return scheme + sep + rest
 
 
-def scrub_urls(text):
+def scrub_urls(text: Any) -> Any:
     """``text`` with every URL's password and query values replaced (the rest of the URL stays)."""
     if not isinstance(text, str) or "://" not in text:
         return text
     return _URL.sub(lambda m: _scrub_url(m.group(0)), text)
 
 
-def env_values(text):
+def env_values(text: str | None) -> list[str]:
     """The values of an env file's text (the parser of :mod:`env_file`, lenient)."""
     return list(parse_env(text or "").values())
 
 
-def probe_secrets(probes):
+def probe_secrets(probes: Iterable[Any] | None) -> list[str]:
     """Of the probes (the ``probes`` option's dicts): header values but the public ones, URL passwords
     and URL query values."""
     out = []
@@ -142,7 +146,7 @@ def probe_secrets(probes):
     return out
 
 
-def hide_probe_secrets(module, name="probes"):
+def hide_probe_secrets(module: Any, name: str = "probes") -> None:
     """Add the secrets of the module's probes (URL password and query values, auth headers) to its
     ``no_log_values``: Ansible then masks them in everything the module returns, its invocation included."""
     module.no_log_values.update(Redactor(probe_secrets(module.params.get(name))).secrets())
@@ -151,15 +155,16 @@ def hide_probe_secrets(module, name="probes"):
 class Redactor:
     """Hide ``values`` (and their :func:`forms`) and URL credentials in texts and in data."""
 
-    def __init__(self, values=()):
-        needles = set()
+    def __init__(self, values: Iterable[object] = ()) -> None:
+        needles: set[str] = set()
         for value in values:
             needles |= forms(value)
         # Longest first: a value inside another never leaves part of the longer one behind.
         self.needles = sorted(needles, key=lambda n: (-len(n), n))
 
     @classmethod
-    def for_run(cls, env_file=None, passwords=(), probes=()):
+    def for_run(cls, env_file: str | None = None, passwords: Iterable[str | None] = (),
+                probes: Iterable[Any] | None = ()) -> Redactor:
         """The secrets of one run: the env file's values (a file that cannot be read adds none), the
         ``passwords`` given (the registry password) and the probes' secrets."""
         values = [p for p in passwords if p]
@@ -171,7 +176,7 @@ class Redactor:
                 pass
         return cls(values + probe_secrets(probes))
 
-    def text(self, text):
+    def text(self, text: Any) -> Any:
         """``text`` with every secret replaced by MARK; anything that is not a string is returned as is."""
         if not isinstance(text, str) or not text:
             return text
@@ -180,7 +185,7 @@ class Redactor:
                 text = text.replace(needle, MARK)
         return scrub_urls(text)
 
-    def data(self, value):
+    def data(self, value: Any) -> Any:
         """Every string in ``value`` (nested dicts, lists and tuples) redacted; keys stay."""
         if isinstance(value, str):
             return self.text(value)
@@ -190,21 +195,21 @@ class Redactor:
             return [self.data(v) for v in value]
         return value
 
-    def fields(self, result, names):
+    def fields(self, result: _Result, names: Iterable[str]) -> _Result:
         """Redact the free-text fields ``names`` of the dict ``result`` in place; ``result``."""
         for name in names:
             if name in result:
                 result[name] = self.data(result[name])
         return result
 
-    def result(self, result):
+    def result(self, result: _Result) -> _Result:
         """A module result with its free texts (:data:`RESULT_TEXT`) and its record's message redacted."""
         self.fields(result, RESULT_TEXT)
         if isinstance(result.get("record"), dict):
             self.fields(result["record"], ("message",))
         return result
 
-    def secrets(self):
+    def secrets(self) -> list[str]:
         """The strings hidden (for AnsibleModule.no_log_values: the invocation shown at -vvv)."""
         return list(self.needles)
 
