@@ -18,10 +18,13 @@ HTTP client: certificate checks, proxies from the environment).
 * A failed delivery is returned, never raised: the caller warns, the deploy goes on.
 """
 
+from __future__ import annotations
+
 import fnmatch
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
@@ -48,29 +51,29 @@ class NotifyError(Exception):
     """The input cannot make a notification (a programming or settings error, not a delivery)."""
 
 
-def event_name(kind, outcome):
+def event_name(kind: object, outcome: object) -> str:
     """``<kind>.<outcome>``, the name ``events`` patterns match (``deploy.rolled_back``)."""
     return "%s.%s" % (kind, outcome)
 
 
-def known_events():
+def known_events() -> list[str]:
     return [event_name(k, o) for k in KINDS for o in OUTCOMES]
 
 
-def wants(patterns, event):
+def wants(patterns: Iterable[str] | None, event: str) -> bool:
     """True when one of the shell-style ``patterns`` matches ``event``; no patterns means every event."""
     if not patterns:
         return True
     return any(fnmatch.fnmatchcase(event, pattern) for pattern in patterns)
 
 
-def dead_patterns(patterns):
+def dead_patterns(patterns: Iterable[str] | None) -> list[str]:
     """The patterns that match no known event (a typo like ``deploy.rollback``)."""
     events = known_events()
     return [p for p in patterns or () if not any(fnmatch.fnmatchcase(e, p) for e in events)]
 
 
-def build_payload(record, app=None, host=None):
+def build_payload(record: object, app: str | None = None, host: str | None = None) -> dict[str, Any]:
     """The JSON payload for ``record`` (a release log record, or at least ``kind`` and ``outcome``).
 
     Keys: ``schema``, ``event``, ``app``, ``host`` and every field of :data:`RECORD_FIELDS`
@@ -92,13 +95,13 @@ def build_payload(record, app=None, host=None):
     return payload
 
 
-def label(webhook, index):
+def label(webhook: object, index: int) -> str:
     """How results and warnings name a webhook: its ``name``, else ``webhook <1-based index>``."""
     name = webhook.get("name") if isinstance(webhook, Mapping) else None
     return str(name) if name else "webhook %d" % (index + 1)
 
 
-def scrub(text, url):
+def scrub(text: object, url: str | None) -> str:
     """``text`` without the URL, its host:port, host, path or query (any may carry a token)."""
     text = str(text)
     if not url:
@@ -114,7 +117,7 @@ def scrub(text, url):
     return text
 
 
-def check_webhook(webhook):
+def check_webhook(webhook: object) -> tuple[str | None, list[str], float, str | None]:
     """``(url, events, timeout, problem)`` of one ``berth_notify`` entry; ``problem`` is None when usable."""
     if not isinstance(webhook, Mapping):
         return None, [], DEFAULT_TIMEOUT, "is not a mapping of url, events, timeout"
@@ -141,12 +144,13 @@ def check_webhook(webhook):
     return url, events, timeout, None
 
 
-def retryable(status):
+def retryable(status: int | None) -> bool:
     """Whether an attempt that ended with HTTP ``status`` (None: no answer) may pass the next time."""
     return status is None or status in RETRY_STATUS or status >= 500
 
 
-def post_once(url, body, timeout, opener=None):
+def post_once(url: str, body: bytes, timeout: float,
+              opener: Callable[..., Any] | None = None) -> tuple[int | None, str | None]:
     """POST ``body`` (bytes, JSON) once; ``(status or None, error text or None)``, never raises."""
     try:
         response = (opener or open_url)(url, data=body, method="POST", timeout=timeout, http_agent=USER_AGENT,
@@ -169,7 +173,8 @@ def post_once(url, body, timeout, opener=None):
     return status, "HTTP %d" % status
 
 
-def deliver(url, payload, timeout, retries=2, delay=1.0, opener=None, sleep=time.sleep):
+def deliver(url: str, payload: Mapping[str, Any], timeout: float, retries: int = 2, delay: float = 1.0,
+            opener: Callable[..., Any] | None = None, sleep: Callable[[float], Any] = time.sleep) -> dict[str, Any]:
     """POST ``payload`` with bounded retries; ``{status, attempts, error}`` with the URL scrubbed out."""
     retries = max(0, min(int(retries), MAX_RETRIES))
     body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode("utf-8")
@@ -184,19 +189,21 @@ def deliver(url, payload, timeout, retries=2, delay=1.0, opener=None, sleep=time
     return {"status": status, "attempts": attempts, "error": scrub(error, url) if error else None}
 
 
-def notify(webhooks, payload, retries=2, delay=1.0, opener=None, sleep=time.sleep):
+def notify(webhooks: Iterable[object] | None, payload: Mapping[str, Any], retries: int = 2, delay: float = 1.0,
+           opener: Callable[..., Any] | None = None,
+           sleep: Callable[[float], Any] = time.sleep) -> tuple[list[dict[str, Any]], list[str]]:
     """Send ``payload`` to every webhook whose ``events`` match its event.
 
     Returns ``(results, warnings)``: one result per webhook (``name``, ``sent``, ``status``,
     ``attempts``, ``error``; never the URL) and one warning per webhook that failed or is
     misconfigured.
     """
-    results = []
-    warnings = []
+    results: list[dict[str, Any]] = []
+    warnings: list[str] = []
     for index, webhook in enumerate(webhooks or []):
         name = label(webhook, index)
         url, events, timeout, problem = check_webhook(webhook)
-        entry = {"name": name, "sent": False, "skipped": False, "status": None, "attempts": 0, "error": None}
+        entry: dict[str, Any] = {"name": name, "sent": False, "skipped": False, "status": None, "attempts": 0, "error": None}
         if problem:
             entry["error"] = "berth_notify entry %s %s" % (name, problem)
             warnings.append(entry["error"])
@@ -210,7 +217,9 @@ def notify(webhooks, payload, retries=2, delay=1.0, opener=None, sleep=time.slee
             entry["skipped"] = True
             results.append(entry)
             continue
-        outcome = deliver(url, payload, timeout, retries=retries, delay=delay, opener=opener, sleep=sleep)
+        # url is None only with a problem (skipped above)
+        outcome = deliver(url, payload, timeout, retries=retries, delay=delay, opener=opener,  # type: ignore[arg-type]
+                          sleep=sleep)
         entry.update(outcome, sent=outcome["error"] is None)
         if outcome["error"]:
             warnings.append("%s was not told of %s after %d attempt(s): %s (the run itself is not affected)"

@@ -57,7 +57,7 @@ RESULT_TEXT = ("msg", "output", "summary", "warnings", "rate_limit_msg")
 _NOT_SECRET = re.compile(r"(?i)\A(?:true|false|yes|no|on|off|null|none|[-+]?\d+(?:\.\d+)?)\Z")
 _URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\"'<>`]+")
 _USERINFO = re.compile(r"\A([^:@/]*):([^@/]+)@")
-_Result = TypeVar("_Result", bound="MutableMapping[str, Any]")
+_Result = TypeVar("_Result", bound=MutableMapping[str, Any])
 
 
 def _worth_hiding(text: str) -> bool:

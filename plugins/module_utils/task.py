@@ -11,17 +11,21 @@ record (:func:`engine_record.task_record`). The functions below are its pure par
 Ansible imports.
 """
 
+from __future__ import annotations
+
 import os
 import secrets
 import socket
 import time
+from collections.abc import Callable, Collection, Iterable
+from typing import Any
 
 from ansible_collections.berth.compose.plugins.module_utils import names
 from ansible_collections.berth.compose.plugins.module_utils import deploy_lock
 from ansible_collections.berth.compose.plugins.module_utils import host
 from ansible_collections.berth.compose.plugins.module_utils import release_log
 from ansible_collections.berth.compose.plugins.module_utils import releases as rel
-from ansible_collections.berth.compose.plugins.module_utils.compose_cli import run as compose_run
+from ansible_collections.berth.compose.plugins.module_utils.compose_cli import ComposeProject, run as compose_run
 from ansible_collections.berth.compose.plugins.module_utils.engine_record import task_record
 from ansible_collections.berth.compose.plugins.module_utils.release_dir import ReleaseDir, read_release_ref
 from ansible_collections.berth.compose.plugins.module_utils.redact import Redactor
@@ -35,7 +39,7 @@ class TaskError(Exception):
     """The task cannot run; nothing was started."""
 
 
-def command_argv(command):
+def command_argv(command: object) -> list[str]:
     """The argv for ``command``: a string runs under ``sh -c`` (pipes, ``&&`` and ``$VAR`` from the
     container's environment work; the image needs a ``sh``), a list runs as given (no shell)."""
     if isinstance(command, str):
@@ -57,7 +61,7 @@ def command_argv(command):
     raise TaskError("cmd must be a string (run with sh -c) or a list (the argv), not %s" % type(command).__name__)
 
 
-def check_service(service, services):
+def check_service(service: object, services: Collection[str]) -> None:
     """Refuse a service the current release does not define, naming the ones it does."""
     if not isinstance(service, str) or not SERVICE_RE.match(service):
         raise TaskError("service %r is not a Compose service name (letters, digits, '_', '.', '-')" % (service,))
@@ -66,13 +70,13 @@ def check_service(service, services):
                         % (service, ", ".join(sorted(services)) or "none"))
 
 
-def container_name(project, service, now=None, random_hex=None):
+def container_name(project: str, service: str, now: float | None = None, random_hex: str | None = None) -> str:
     """A name no other container has: ``<project>-task-<service>-<UTC time>-<4 hex>``."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() if now is None else now))
     return "%s-task-%s-%s-%s" % (project, service, stamp, random_hex or secrets.token_hex(2))
 
 
-def run_args(service, argv, name, detach):
+def run_args(service: str, argv: Iterable[str], name: str, detach: bool) -> list[str]:
     """``docker compose run`` arguments.
 
     Attached: ``--rm`` (gone when it ends), ``-T`` (no TTY, output captured). Detached: ``-d``
@@ -84,16 +88,16 @@ def run_args(service, argv, name, detach):
     return args + [service] + list(argv)
 
 
-def follow_hint(name):
+def follow_hint(name: str) -> str:
     """How an operator follows and then removes a detached task."""
     # No Go template in the text (``{{.State.ExitCode}}``): Ansible refuses module results that look like Jinja.
     return ("follow its output: docker logs -f %s; wait for its end and exit code: docker wait %s; "
             "remove it afterwards: docker rm %s" % (name, name, name))
 
 
-def parse_release_env(text):
+def parse_release_env(text: str | None) -> dict[str, str]:
     """``KEY=value`` lines of a release's ``.berth/release.env`` as a dict."""
-    values = {}
+    values: dict[str, str] = {}
     for line in (text or "").splitlines():
         if "=" in line and not line.lstrip().startswith("#"):
             key, value = line.split("=", 1)
@@ -101,7 +105,7 @@ def parse_release_env(text):
     return values
 
 
-def tail(text, lines):
+def tail(text: str | None, lines: int | None) -> str:
     """The last ``lines`` lines of a task's output, for the task module's ``log_lines``.
 
     That option documents 0 as "all of it", so 0 (or None) asks :func:`host.tail` for all
@@ -109,7 +113,7 @@ def tail(text, lines):
     return host.tail(text, lines or None)
 
 
-def record_message(service, argv, detach, container, exit_code):
+def record_message(service: str, argv: Iterable[str], detach: bool, container: str, exit_code: int | None) -> str:
     """The record's message: the service, the command and how it ended (keep secrets out of cmd)."""
     how = "(detached as %s)" % container if detach else "(exit %s)" % exit_code
     return "%s: %s %s" % (service, " ".join(argv), how)
@@ -118,7 +122,7 @@ def record_message(service, argv, detach, container, exit_code):
 class Task:
     """One task run (``params``: the module's options); :meth:`run` returns the module's result."""
 
-    def __init__(self, params, check_mode=False, clock=time.time):
+    def __init__(self, params: dict[str, Any], check_mode: bool = False, clock: Callable[[], float] = time.time) -> None:
         self.p = params
         self.check_mode = check_mode
         self.clock = clock
@@ -127,14 +131,14 @@ class Task:
         self.log_path = os.path.join(params["root"], "releases.jsonl")
         self.redactor = Redactor.for_run(params.get("env_file"))
 
-    def run(self, result):
+    def run(self, result: dict[str, Any]) -> dict[str, Any]:
         try:
             self._run(result)
         except TaskError as exc:
             result.update(failed=True, msg=str(exc))
         return result
 
-    def _run(self, result):
+    def _run(self, result: dict[str, Any]) -> None:
         p = self.p
         try:
             argv = command_argv(p["command"])
@@ -161,7 +165,7 @@ class Task:
                 finally:
                     hold.drop()
 
-    def _lock(self, hold, result):
+    def _lock(self, hold: deploy_lock.ProcessHold, result: dict[str, Any]) -> deploy_lock.Outcome:
         p = self.p
         try:
             lock = deploy_lock.acquire(
@@ -174,7 +178,7 @@ class Task:
         result.setdefault("warnings", []).extend(lock.warnings)
         return lock
 
-    def _in_lock(self, result, project, argv, lock):
+    def _in_lock(self, result: dict[str, Any], project: ComposeProject, argv: list[str], lock: deploy_lock.Outcome) -> None:
         p = self.p
         try:
             services = compose_run(project, ["config", "--services"]).stdout.decode("utf-8", "replace").split()
