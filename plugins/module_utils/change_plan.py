@@ -6,11 +6,14 @@ Every rule that claims a path applies; compose-derived claims apply only to path
 rule claims (docs/decisions.md says why).
 """
 
+from __future__ import annotations
+
 import typing as t
 from dataclasses import dataclass, field
 
 from ansible_collections.berth.compose.plugins.module_utils.change_rules import (
     ChangedServicesError,
+    Rule,
     parse_service_list,
 )
 from ansible_collections.berth.compose.plugins.module_utils.pathglob import MatcherIndex, normalize_path
@@ -22,7 +25,7 @@ FULL_REASONS_LIMIT = 20
 class UnclaimedPathsError(ChangedServicesError):
     """``unclaimed: fail`` and some changed paths were claimed by nothing."""
 
-    def __init__(self, plan):
+    def __init__(self, plan: Plan) -> None:
         self.plan = plan
         shown = ", ".join(plan.unclaimed[:20])
         more = "" if len(plan.unclaimed) <= 20 else " (and %d more)" % (len(plan.unclaimed) - 20)
@@ -54,7 +57,7 @@ class Plan:
     # the older code, and the next deploy without an override picks them up.
     pending: t.List[str] = field(default_factory=list)
 
-    def as_dict(self):
+    def as_dict(self) -> dict[str, t.Any]:
         return {
             "build": list(self.build),
             "recreate": list(self.recreate),
@@ -124,14 +127,14 @@ class PlanInput:
     to_commit: t.Optional[str] = None
 
 
-def _fmt(names):
+def _fmt(names: t.Iterable[str]) -> str:
     return "[" + ", ".join(names) + "]"
 
 
-def _rule_effect(rules):
+def _rule_effect(rules: t.Sequence[Rule]) -> Effect:
     effect = Effect(reason="; ".join(r.description for r in rules),
                     kind="ignored" if all(r.ignore for r in rules) else "claimed")
-    hooks = []
+    hooks: list[str] = []
     for rule in rules:
         effect.build |= frozenset(rule.build)
         effect.recreate |= frozenset(rule.recreate)
@@ -141,7 +144,7 @@ def _rule_effect(rules):
     return effect
 
 
-def _config_reason(config_changes):
+def _config_reason(config_changes: t.Mapping[str, str]) -> str:
     parts = []
     for action, word in (("build", "build"), ("recreate", "recreate"), ("removed", "removed")):
         names = sorted(s for s, a in config_changes.items() if a == action)
@@ -150,7 +153,7 @@ def _config_reason(config_changes):
     return "rendered config changed: " + "; ".join(parts) if parts else "rendered config of no service changed"
 
 
-def _default_effect(claims, plan_input, excluded_by):
+def _default_effect(claims: t.Sequence[Claim], plan_input: PlanInput, excluded_by: t.Sequence[Rule]) -> Effect:
     effect = Effect()
     parts = []
     for claim in claims:
@@ -161,7 +164,7 @@ def _default_effect(claims, plan_input, excluded_by):
             else:
                 parts.append("default: %s, %s" % (claim.what, _config_reason(plan_input.config_changes)))
         elif claim.action == "build":
-            effect.build |= {claim.service}
+            effect.build |= {claim.service}  # type: ignore[arg-type]  # a build claim always names its service
             parts.append("default: %s: build %s" % (claim.what, claim.service))
         else:
             targets = plan_input.services if claim.service is None else [claim.service]
@@ -178,7 +181,7 @@ def _default_effect(claims, plan_input, excluded_by):
 class _Matcher:
     """Finds the effect of a path: rules first, compose-derived claims for paths no rule claims."""
 
-    def __init__(self, plan_input):
+    def __init__(self, plan_input: PlanInput) -> None:
         self.plan_input = plan_input
         self.rules = plan_input.rules
         self.rule_index = MatcherIndex()
@@ -189,12 +192,13 @@ class _Matcher:
             for glob in rule.excludes:
                 self.exclude_index.add(glob, pos)
         self.has_excludes = any(r.excludes for r in self.rules)
-        self.cache = {}  # many paths share the same set of matching rules or claims
+        self.cache: dict[tuple[t.Any, ...], Effect] = {}  # many paths share the same set of matching rules or claims
 
-    def effect(self, path):
+    def effect(self, path: str) -> Effect:
         rule_hits = self.rule_index.match(path)
         excluded = self.exclude_index.match(path) & rule_hits if self.has_excludes and rule_hits else set()
         rule_hits -= excluded
+        key: t.Any  # ("rules", hits) or ("claims", hits, excluded)
         if rule_hits:
             key = ("rules", tuple(sorted(rule_hits)))
         else:
@@ -210,14 +214,14 @@ class _Matcher:
         return effect
 
 
-def _dedupe(items, limit=FULL_REASONS_LIMIT):
+def _dedupe(items: t.Iterable[str], limit: int = FULL_REASONS_LIMIT) -> list[str]:
     seen = list(dict.fromkeys(items))
     if len(seen) > limit:
         seen = seen[:limit] + ["... and %d more" % (len(seen) - limit)]
     return seen
 
 
-def plan_changes(plan_input):
+def plan_changes(plan_input: PlanInput) -> Plan:
     """Map the changed paths of a :class:`PlanInput` to a :class:`Plan`."""
     if plan_input.unclaimed not in UNCLAIMED_POLICIES:
         raise ChangedServicesError("unclaimed must be one of %s, got %r"
@@ -226,9 +230,13 @@ def plan_changes(plan_input):
     if plan_input.override not in (None, [], ""):
         override_all, override = parse_service_list(plan_input.override, plan_input.services, "services")
     matcher = _Matcher(plan_input)
-    build, recreate, hooks_seen = set(), set(), {}
+    build: set[str] = set()
+    recreate: set[str] = set()
+    hooks_seen: dict[str, int] = {}
     full_reasons = [plan_input.full_reason] if plan_input.full_reason else []
-    unclaimed_paths, reasons, ignored = [], {}, 0
+    unclaimed_paths: list[str] = []
+    reasons: dict[str, str] = {}
+    ignored = 0
     for raw in plan_input.paths:
         path = normalize_path(raw)
         if not path or path in reasons:
@@ -251,13 +259,15 @@ def plan_changes(plan_input):
     config_changes = plan_input.config_changes or {}
     build |= {s for s, action in config_changes.items() if action == "build"}
     recreate |= {s for s, action in config_changes.items() if action == "recreate"}
-    rule_hook_order = {}
+    rule_hook_order: dict[str, int] = {}
     for rule in plan_input.rules:
         for hook in rule.hooks:
             rule_hook_order.setdefault(hook, len(rule_hook_order))
             if plan_input.full_reason:  # nobody knows what changed: every hook runs
                 hooks_seen.setdefault(hook, len(hooks_seen))
-    plan = Plan(reasons=reasons, unclaimed=sorted(unclaimed_paths), hooks=sorted(hooks_seen, key=rule_hook_order.get),
+    # every hook seen is a rule's, so rule_hook_order.get never gives None
+    plan = Plan(reasons=reasons, unclaimed=sorted(unclaimed_paths),
+                hooks=sorted(hooks_seen, key=rule_hook_order.get),  # type: ignore[arg-type]
                 from_commit=plan_input.from_commit, to_commit=plan_input.to_commit,
                 services=sorted(plan_input.services), buildable=sorted(plan_input.buildable),
                 config_changes=dict(config_changes),
@@ -270,7 +280,8 @@ def plan_changes(plan_input):
     return plan
 
 
-def _choose_services(plan, build, recreate, full_reasons, override_all, override):
+def _choose_services(plan: Plan, build: set[str], recreate: set[str], full_reasons: list[str], override_all: bool,
+                     override: list[str] | None) -> None:
     buildable = set(plan.buildable)
     everything = set(plan.services)
     if override_all:
@@ -291,7 +302,7 @@ def _choose_services(plan, build, recreate, full_reasons, override_all, override
     plan.recreate = sorted((recreate | (build - buildable)) - set(plan.build))
 
 
-def _summary(plan, npaths, ignored, how):
+def _summary(plan: Plan, npaths: int, ignored: int, how: str | None) -> str:
     if plan.full and how is None:
         head = "full deploy (%s)" % "; ".join(plan.full_reasons[:3]) if plan.full_reasons else "full deploy"
     elif plan.full:

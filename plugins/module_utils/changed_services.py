@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from ansible_collections.berth.compose.plugins.module_utils import names
 from ansible_collections.berth.compose.plugins.module_utils import compose_cli
-from ansible_collections.berth.compose.plugins.module_utils.change_plan import Plan, PlanInput, plan_changes
+from ansible_collections.berth.compose.plugins.module_utils.change_plan import Claim, Plan, PlanInput, plan_changes
 from ansible_collections.berth.compose.plugins.module_utils.change_rules import ChangedServicesError, parse_rules
 from ansible_collections.berth.compose.plugins.module_utils.compose_model import (
     ComposeError,
@@ -201,7 +201,8 @@ def compute_plan(request: ChangeRequest, render: t.Callable[..., t.Dict[str, t.A
             elif changes.from_commit == changes.to_commit:
                 config_changes = {}
         rules = parse_rules(request.rules, new.services, new.buildable)
-        claims, claim_index = [], MatcherIndex()
+        claims: list[Claim] = []
+        claim_index = MatcherIndex()
         if request.use_defaults:
             claims, claim_index = new.claims(_config_inputs(to_dir, request.compose_files, paths))
     plan = plan_changes(PlanInput(

@@ -10,11 +10,15 @@ The rendered project holds secret values (the env file's). Nothing here returns 
 it: claims name paths and services, fingerprints are one-way hashes.
 """
 
+from __future__ import annotations
+
 import hashlib
 import json
 import os
 import posixpath
 import re
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
 from ansible_collections.berth.compose.plugins.module_utils.change_plan import Claim
 from ansible_collections.berth.compose.plugins.module_utils.change_rules import ChangedServicesError
@@ -30,14 +34,14 @@ class ComposeError(ChangedServicesError):
     """The compose project cannot be rendered or read."""
 
 
-def _services_of(rendered):
+def _services_of(rendered: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     services = rendered.get("services") or {}
     if not isinstance(services, dict):
         raise ComposeError("the rendered compose project has no services mapping")
     return {str(name): svc if isinstance(svc, dict) else {} for name, svc in services.items()}
 
 
-def _path_forms(directory):
+def _path_forms(directory: str) -> list[str]:
     forms = {os.path.abspath(directory), os.path.realpath(directory)}
     return sorted(forms, key=len, reverse=True)
 
@@ -45,7 +49,8 @@ def _path_forms(directory):
 class RenderedProject:
     """One rendered compose project, read in place. ``project_dir`` is where it was rendered from."""
 
-    def __init__(self, rendered, project_dir, uninterpolated=None):
+    def __init__(self, rendered: Mapping[str, Any], project_dir: str,
+                 uninterpolated: Mapping[str, Any] | None = None) -> None:
         self._rendered = rendered
         self._services = _services_of(rendered)
         # Compose folds env files into `environment` when it interpolates; the render without
@@ -54,16 +59,16 @@ class RenderedProject:
         self._dirs = _path_forms(project_dir)
 
     @property
-    def services(self):
+    def services(self) -> list[str]:
         return sorted(self._services)
 
     @property
-    def buildable(self):
+    def buildable(self) -> list[str]:
         return sorted(n for n, s in self._services.items() if s.get("build") is not None)
 
     # ------------------------------------------------------------------ paths
 
-    def relative(self, path):
+    def relative(self, path: object) -> str | None:
         """An absolute rendered path -> relative to the project dir ('' for the dir), None if outside."""
         if not isinstance(path, str) or not path.startswith("/"):
             return None
@@ -75,11 +80,11 @@ class RenderedProject:
                 return normalize_path(path[len(directory.rstrip("/")) + 1:])
         return None
 
-    def _top(self, section, name):
+    def _top(self, section: str, name: Any) -> Any:
         entries = self._rendered.get(section) or {}
         return entries.get(name) if isinstance(entries, dict) else None
 
-    def service_paths(self, name):
+    def service_paths(self, name: str) -> Iterator[tuple[str | None, Claim]]:
         """``(relative path, claim)`` for every host path service ``name`` reads (None: outside)."""
         svc = self._services[name]
         build = svc.get("build")
@@ -99,7 +104,7 @@ class RenderedProject:
                     yield self.relative(spec["file"]), Claim(
                         name, "recreate", "%s %s of %s" % (section[:-1], source, name))
 
-    def _build_paths(self, name, build):
+    def _build_paths(self, name: str, build: Mapping[str, Any]) -> Iterator[tuple[str | None, Claim]]:
         context = build.get("context")
         if isinstance(context, str) and "://" not in context:
             rel_context = self.relative(context)
@@ -112,15 +117,16 @@ class RenderedProject:
         for source in (extra.values() if isinstance(extra, dict) else []):
             yield self.relative(source), Claim(name, "build", "additional build context of %s" % name)
 
-    def claims(self, config_files=()):
+    def claims(self, config_files: Iterable[str] = ()) -> tuple[list[Claim], MatcherIndex]:
         """Register every compose-derived claim; returns ``(claims, MatcherIndex)``.
 
         ``config_files`` are inputs of the rendering itself (compose files, the project ``.env``,
         included files), relative to the project dir.
         """
-        claims, index = [], MatcherIndex()
+        claims: list[Claim] = []
+        index = MatcherIndex()
 
-        def add(path, claim):
+        def add(path: str | None, claim: Claim) -> None:
             if path is None:
                 return
             claims.append(claim)
@@ -138,7 +144,7 @@ class RenderedProject:
 
     # ------------------------------------------------------------------ fingerprints
 
-    def _neutral(self, value):
+    def _neutral(self, value: Any) -> Any:
         """``value`` with the project dir replaced by a token, recursively."""
         if isinstance(value, str):
             for directory in self._dirs:
@@ -150,7 +156,7 @@ class RenderedProject:
             return [self._neutral(v) for v in value]
         return value
 
-    def _referenced(self, svc):
+    def _referenced(self, svc: Mapping[str, Any]) -> dict[str, Any]:
         refs = {}
         networks = svc.get("networks")
         for net in (networks if isinstance(networks, dict) else networks or []):
@@ -164,7 +170,7 @@ class RenderedProject:
                 refs["%s/%s" % (section, source)] = self._top(section, source)
         return refs
 
-    def fingerprints(self):
+    def fingerprints(self) -> dict[str, tuple[str, str]]:
         """``{service: (config_hash, build_hash)}``; the config hash covers the service and the
         top-level networks/volumes/configs/secrets it uses."""
         out = {}
@@ -174,11 +180,11 @@ class RenderedProject:
         return out
 
 
-def _digest(value):
+def _digest(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
 
-def compare(old, new):
+def compare(old: RenderedProject, new: RenderedProject) -> dict[str, str]:
     """``{service: "build"|"recreate"|"removed"}`` for services whose rendered config differs.
 
     A changed (or new) build section rebuilds; any other change recreates; a new service without
@@ -197,7 +203,7 @@ def compare(old, new):
     return changes
 
 
-def _names_in(text, by_name):
+def _names_in(text: str, by_name: Mapping[str, Any]) -> set[str]:
     """The keys of ``by_name`` (file names ending in .yml or .yaml) that occur in ``text``.
 
     A name holds no '/', so an occurrence is a suffix of the run between the last '/' and an
@@ -205,7 +211,7 @@ def _names_in(text, by_name):
     the number of names.
     """
     lengths = sorted({len(name) for name in by_name})
-    hits = set()
+    hits: set[str] = set()
     for ext in (".yml", ".yaml"):
         pos = text.find(ext)
         while pos != -1:
@@ -220,7 +226,7 @@ def _names_in(text, by_name):
     return hits
 
 
-def referenced_compose_files(directory, files, candidates):
+def referenced_compose_files(directory: str, files: Iterable[str], candidates: Iterable[str]) -> list[str]:
     """The ``candidates`` (YAML paths relative to ``directory``) that a compose file names.
 
     Compose's rendering does not say which files ``include:`` and ``extends: {file:}`` pulled
@@ -230,10 +236,11 @@ def referenced_compose_files(directory, files, candidates):
     candidates whose file name occurs in the text are tried, so 100,000 candidates cost little.
     """
     wanted = {normalize_path(c) for c in candidates if c.endswith((".yml", ".yaml"))}
-    by_name = {}
+    by_name: dict[str, list[str]] = {}
     for candidate in wanted:
         by_name.setdefault(posixpath.basename(candidate), []).append(candidate)
-    found, queue = set(), [normalize_path(f) for f in files]
+    found: set[str] = set()
+    queue = [normalize_path(f) for f in files]
     while queue and len(found) < len(wanted):
         current = queue.pop()
         try:
@@ -259,24 +266,24 @@ _QUOTED = re.compile(r'"([^"\n]*)"|\'([^\'\n]*)\'')
 _PLACEHOLDER = re.compile("\x00([0-9]+)\x00")
 
 
-def _interpolated(match, variables):
+def _interpolated(match: re.Match[str], variables: Mapping[str, str]) -> str:
     name = match.group(1) or match.group(4)
     op, arg = match.group(2) or "", match.group(3) or ""
     value = variables.get(name)
     empty = value is None or (value == "" and op.startswith(":"))
     if op.endswith("-"):
-        return arg if empty else value
+        return arg if empty else value  # type: ignore[return-value]  # not empty: value is not None
     if op.endswith("+"):
         return "" if empty else arg
     return value or ""
 
 
-def _known(match, variables):
+def _known(match: re.Match[str], variables: Mapping[str, str]) -> bool:
     """Whether the value of a ``${VAR}`` is known here: set, or with a default that applies."""
     return (match.group(1) or match.group(4)) in variables or (match.group(2) or "").endswith("-")
 
 
-def named_paths(path, text, variables=None):
+def named_paths(path: str, text: str, variables: Mapping[str, str] | None = None) -> list[str]:
     """Every path (relative to the project dir) that the file ``path`` may name: its words read as paths.
 
     ``path`` is a compose file, an included or extended one or an env file, relative to the project
@@ -289,9 +296,9 @@ def named_paths(path, text, variables=None):
     """
     variables = variables or {}
     base = posixpath.dirname(path)
-    found = []
+    found: list[re.Match[str]] = []
 
-    def hide(match):
+    def hide(match: re.Match[str]) -> str:
         found.append(match)
         return "\x00%d\x00" % (len(found) - 1)
 

@@ -11,6 +11,8 @@ Only long-stable parts of the Docker SDK's low-level API are used
 with the distribution's python3-docker, not the controller's pinned SDK.
 """
 
+from __future__ import annotations
+
 import functools
 import http.client
 import os
@@ -19,6 +21,8 @@ import ssl
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Iterable, Mapping
+from typing import Any, cast
 
 from ansible_collections.berth.compose.plugins.module_utils import commands, compose_cli
 from ansible_collections.berth.compose.plugins.module_utils.compose_cli import ComposeCliError, ComposeProject
@@ -34,11 +38,11 @@ class _Sdk:
     """The Docker SDK, imported on first use: it costs about 0.2 s, which a call that never talks to
     Docker (a deploy with nothing to do) should not pay."""
 
-    module = None
-    not_found = NotFound
+    module: Any = None
+    not_found: Any = NotFound
 
     @classmethod
-    def load(cls):
+    def load(cls) -> Any:
         if cls.module is None:
             try:
                 import docker  # pylint: disable=import-outside-toplevel
@@ -68,7 +72,7 @@ class DockerUnavailableError(Exception):
 
 
 class ProjectNotFoundError(Exception):
-    def __init__(self, project, known):
+    def __init__(self, project: str, known: Iterable[str]) -> None:
         self.project = project
         self.known = sorted(known)
         super().__init__(
@@ -76,7 +80,7 @@ class ProjectNotFoundError(Exception):
             "known compose projects: %s" % (project, ", ".join(self.known) or "(none)"))
 
 
-def container_state_from_attrs(attrs):
+def container_state_from_attrs(attrs: Mapping[str, Any]) -> ContainerState:
     """ContainerState from `docker inspect` data (low-level API dict)."""
     state = attrs.get("State") or {}
     labels = (attrs.get("Config") or {}).get("Labels") or {}
@@ -102,7 +106,7 @@ def container_state_from_attrs(attrs):
     )
 
 
-def declared_services(project, labels):
+def declared_services(project: str, labels: Mapping[str, Any]) -> list[str] | None:
     """Services the compose files recorded on a container declare, as Compose renders them.
 
     Asks ``docker compose config --services`` (names only: no configuration, no values) with the
@@ -125,11 +129,11 @@ def declared_services(project, labels):
 class DockerState:
     """Read-only view of the compose projects on one Docker engine."""
 
-    def __init__(self, client):
+    def __init__(self, client: Any) -> None:
         self.api = client.api if hasattr(client, "api") else client
 
     @classmethod
-    def connect(cls, docker_host=None, timeout=30):
+    def connect(cls, docker_host: str | None = None, timeout: int = 30) -> DockerState:
         docker = _Sdk.load()
         where = docker_host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
         try:
@@ -144,16 +148,16 @@ class DockerState:
                 "use its socket (member of the docker group, or become: true)?" % (where, exc))
         return cls(client)
 
-    def projects(self):
+    def projects(self) -> list[str]:
         rows = self.api.containers(all=True, filters={"label": LABEL_PROJECT})
-        return sorted({(r.get("Labels") or {}).get(LABEL_PROJECT) for r in rows} - {None, ""})
+        return sorted(cast("set[str]", {(r.get("Labels") or {}).get(LABEL_PROJECT) for r in rows} - {None, ""}))
 
-    def _rows(self, project):
+    def _rows(self, project: str) -> list[dict[str, Any]]:
         rows = self.api.containers(all=True, filters={"label": ["%s=%s" % (LABEL_PROJECT, project)]})
         # `docker compose run` containers are one-offs, not part of the service's state.
         return [r for r in rows if (r.get("Labels") or {}).get(LABEL_ONEOFF, "False") != "True"]
 
-    def snapshot(self, project):
+    def snapshot(self, project: str) -> list[ContainerState]:
         out = []
         try:
             for row in self._rows(project):
@@ -166,7 +170,7 @@ class DockerState:
             raise DockerUnavailableError("lost contact with Docker while reading project %r: %s" % (project, exc))
         return sorted(out, key=lambda c: (c.service, c.name))
 
-    def services(self, project):
+    def services(self, project: str) -> list[str]:
         """Services the project declares (its compose files) plus those with containers.
 
         Raises ProjectNotFoundError when no container carries the project label.
@@ -174,15 +178,15 @@ class DockerState:
         rows = self._rows(project)
         if not rows:
             raise ProjectNotFoundError(project, self.projects())
-        seen = {(r.get("Labels") or {}).get(LABEL_SERVICE) for r in rows} - {None, ""}
+        seen = cast("set[str]", {(r.get("Labels") or {}).get(LABEL_SERVICE) for r in rows} - {None, ""})
         # containers of one project normally share these labels; render each distinct set once
         sources = {tuple((r.get("Labels") or {}).get(k) or "" for k in SOURCE_LABELS) for r in rows}
-        declared = set()
+        declared: set[str] = set()
         for source in sorted(sources):
             declared.update(declared_services(project, dict(zip(SOURCE_LABELS, source))) or ())
         return sorted(seen | declared)
 
-    def logs(self, container_id, lines):
+    def logs(self, container_id: str, lines: int) -> list[str]:
         raw = self.api.logs(container_id, stdout=True, stderr=True, tail=int(lines), timestamps=False)
         if isinstance(raw, bytes):
             raw = raw.decode("utf-8", "replace")
@@ -192,36 +196,39 @@ class DockerState:
 class _SNIHTTPSConnection(http.client.HTTPSConnection):
     """HTTPS to an address (127.0.0.1) while presenting the site's name for SNI and cert checks."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._berth_sni = kwargs.pop("server_hostname", None)
         http.client.HTTPSConnection.__init__(self, *args, **kwargs)
 
-    def connect(self):
+    def connect(self) -> None:
         http.client.HTTPConnection.connect(self)
-        self.sock = self._context.wrap_socket(self.sock, server_hostname=self._berth_sni or self.host)
+        # _context: the SSLContext HTTPSConnection keeps (private in typeshed, stable in CPython)
+        self.sock = self._context.wrap_socket(  # type: ignore[attr-defined]
+            self.sock, server_hostname=self._berth_sni or self.host)
 
 
 class _SNIHandler(urllib.request.HTTPSHandler):
-    def __init__(self, context, server_hostname):
+    def __init__(self, context: ssl.SSLContext, server_hostname: str | None) -> None:
         urllib.request.HTTPSHandler.__init__(self, context=context)
         self._berth_context = context
         self._berth_sni = server_hostname
 
-    def https_open(self, req):
+    def https_open(self, req: urllib.request.Request) -> Any:
         conn = functools.partial(_SNIHTTPSConnection, server_hostname=self._berth_sni)
         return self.do_open(conn, req, context=self._berth_context)
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
+    def redirect_request(self, req: Any, fp: Any, code: Any, msg: Any, headers: Any,
+                         newurl: Any) -> None:
         return None  # the 3xx surfaces as HTTPError and is judged like any status
 
 
-def http_probe(spec, excerpt_chars=300):
+def http_probe(spec: Any, excerpt_chars: int = 300) -> ProbeResult:
     """One request for a ProbeSpec; never raises, a failure is a FAILED ProbeResult."""
     headers = dict(spec.headers)
     request = urllib.request.Request(spec.url, method=spec.method, headers=headers)
-    handlers = [urllib.request.ProxyHandler({})]  # health checks never go through a proxy
+    handlers: list[urllib.request.BaseHandler] = [urllib.request.ProxyHandler({})]  # health checks never go through a proxy
     if spec.url.lower().startswith("https://"):
         context = ssl.create_default_context(cafile=spec.ca_path) if spec.ca_path else ssl.create_default_context()
         if not spec.validate_certs:
