@@ -13,7 +13,9 @@ from __future__ import annotations
 import os
 import posixpath
 import re
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ansible_collections.berth.compose.plugins.module_utils import names
 
@@ -65,9 +67,9 @@ class Settings:
     compose_files: list = field(default_factory=list)
 
 
-def check_settings(settings):
+def check_settings(settings: Settings) -> list[str]:
     """Problems with the values themselves, without looking at any host."""
-    problems = []
+    problems: list[str] = []
     problems += _check_name("berth_app_name", settings.app_name, SIMPLE_NAME, SIMPLE_NAME_RULE,
                             "it names the systemd units, scripts and the default app root")
     problems += _check_name("berth_compose_project", settings.compose_project, PROJECT_NAME, PROJECT_NAME_RULE,
@@ -101,13 +103,14 @@ def check_settings(settings):
     return problems
 
 
-def _check_name(variable, value, pattern, rule, why=None):
+def _check_name(variable: str, value: object, pattern: re.Pattern[str], rule: str,
+                why: str | None = None) -> list[str]:
     if isinstance(value, str) and pattern.match(value):
         return []
     return ["%s=%r is not allowed: use %s%s" % (variable, value, rule, " (%s)" % why if why else "")]
 
 
-def path_problem(variable, path, absolute=True):
+def path_problem(variable: str, path: object, absolute: bool = True) -> str | None:
     """Why ``path`` is not a plain normalized path, or None."""
     if not isinstance(path, str) or not path:
         return "%s=%r is not allowed: it must be a non-empty path" % (variable, path)
@@ -123,26 +126,26 @@ def path_problem(variable, path, absolute=True):
     return None
 
 
-def is_system_dir(path):
+def is_system_dir(path: str) -> bool:
     """True for / and the operating system's directories an app root must never be (or be under)."""
     if path in SYSTEM_DIRS or LIB_TREE.match(path):
         return True
     return any(path == tree or path.startswith(tree + "/") for tree in SYSTEM_TREES)
 
 
-def system_dir_problem(variable, path):
+def system_dir_problem(variable: str, path: str) -> str | None:
     if not is_system_dir(path):
         return None
     return ("%s=%r is not allowed: it is / or a system directory; use a directory of its own such as "
             "/opt/<app> or /srv/<app>" % (variable, path))
 
 
-def is_inside(path, root):
+def is_inside(path: str, root: str) -> bool:
     """True when ``path`` is strictly below ``root`` (both normalized absolute paths)."""
     return path.startswith(root.rstrip("/") + "/") and path != root
 
 
-def compose_file_problem(compose_file, app_root):
+def compose_file_problem(compose_file: object, app_root: str) -> str | None:
     """A compose file is relative to the release directory, or absolute inside the app root."""
     variable = "berth_compose_files"
     if isinstance(compose_file, str) and compose_file.startswith("/"):
@@ -167,7 +170,7 @@ GUARD_ON_BUSY = ("defer", "fail")
 ARGV_RULE = "a non-empty list of strings (the argv, no shell: for example [sh, -c, 'test ! -e /tmp/busy'])"
 
 
-def _argv_problem(where, command):
+def _argv_problem(where: str, command: object) -> str | None:
     if command is None:
         return "%s: command is required, %s" % (where, ARGV_RULE)
     if (not isinstance(command, (list, tuple)) or not command
@@ -176,7 +179,7 @@ def _argv_problem(where, command):
     return None
 
 
-def _unknown_keys_problem(where, entry, allowed):
+def _unknown_keys_problem(where: str, entry: Iterable[Any], allowed: Collection[str]) -> str | None:
     unknown = sorted(str(key) for key in entry if key not in allowed)
     if unknown:
         return "%s: %s not allowed (a typo?); allowed keys are %s" % (
@@ -184,7 +187,7 @@ def _unknown_keys_problem(where, entry, allowed):
     return None
 
 
-def _seconds(value):
+def _seconds(value: Any) -> bool:
     """True for a number of seconds, 0 or more (a templated "4" included; a bool is no number)."""
     if isinstance(value, bool):
         return False
@@ -194,7 +197,7 @@ def _seconds(value):
         return False
 
 
-def hook_problems(hooks):
+def hook_problems(hooks: object) -> list[str]:
     """What is wrong with ``berth_hooks``, each message naming the variable, the hook and what is allowed.
 
     ``{name: step or [step, ...]}``, each step ``{service, command, mode: exec|run, when: before|after}``;
@@ -205,7 +208,7 @@ def hook_problems(hooks):
     if not isinstance(hooks, dict):
         return ["berth_hooks=%r is not allowed: it must be a mapping of hook name to a step or a list of steps"
                 % (hooks,)]
-    problems = []
+    problems: list[str | None] = []
     for name, defined in hooks.items():
         where = "berth_hooks[%r]" % (name,)
         if not isinstance(name, str) or not name:
@@ -242,14 +245,14 @@ def hook_problems(hooks):
     return [problem for problem in problems if problem]
 
 
-def guard_problems(guards):
+def guard_problems(guards: object) -> list[str]:
     """What is wrong with ``berth_restart_guards``: ``{service: {command, wait, on_busy: defer|fail}}``."""
     if guards is None:
         return []
     if not isinstance(guards, dict):
         return ["berth_restart_guards=%r is not allowed: it must be a mapping of service name to "
                 "{command, wait, on_busy}" % (guards,)]
-    problems = []
+    problems: list[str | None] = []
     for service, guard in guards.items():
         where = "berth_restart_guards[%r]" % (service,)
         if not names.is_service(service):
@@ -283,7 +286,7 @@ class RootState:
     problem: str | None = None
 
 
-def check_app_root(app_root, app_name):
+def check_app_root(app_root: str, app_name: str) -> RootState:
     """Look at the app root on this host: it may be missing, empty, marked for this app, or a berth layout."""
     if not os.path.lexists(app_root):
         # A symlink in a parent (/opt -> /etc) must not lead the root into a system directory.
@@ -320,13 +323,13 @@ def check_app_root(app_root, app_name):
                         app_name, marker))
 
 
-def _existing_parent(path):
+def _existing_parent(path: str) -> str:
     parent = posixpath.dirname(path)
     while parent != "/" and not os.path.lexists(parent):
         parent = posixpath.dirname(parent)
     return parent
 
 
-def _read_marker(path):
+def _read_marker(path: str) -> str:
     with open(path, encoding="utf-8", errors="replace") as handle:
         return handle.read(256).strip()

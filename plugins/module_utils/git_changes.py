@@ -5,18 +5,21 @@
 Nothing here changes the repository's refs, index or work tree.
 """
 
+from __future__ import annotations
+
 import os
 import posixpath
 import re
 import shutil
 import tempfile
 import typing as t
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from ansible_collections.berth.compose.plugins.module_utils import names
 from ansible_collections.berth.compose.plugins.module_utils.change_rules import ChangedServicesError
-from ansible_collections.berth.compose.plugins.module_utils.host import CommandError
+from ansible_collections.berth.compose.plugins.module_utils.host import CommandError, Result
 from ansible_collections.berth.compose.plugins.module_utils.host import run as host_run
 
 
@@ -29,7 +32,7 @@ class GitError(ChangedServicesError, CommandError):
 _BAD_REF = names.BAD_REF
 
 
-def check_ref(option, ref):
+def check_ref(option: str, ref: object) -> None:
     """Refuse a ref that is no single branch, tag or commit id; the message names ``option``."""
     if ref is None:
         return
@@ -48,11 +51,11 @@ class GitChanges:
     full_reason: t.Optional[str] = None
 
 
-def _argv(project_dir, args):
+def _argv(project_dir: str, args: Iterable[str]) -> list[str]:
     return ["git", "-C", project_dir, "-c", "core.quotepath=off"] + list(args)
 
 
-def git(project_dir, args, check=True):
+def git(project_dir: str, args: Sequence[str], check: bool = True) -> Result:
     """Run git through :func:`host.run`: a :class:`host.Result` with text output (stdout apart)."""
     try:
         result = host_run(_argv(project_dir, args), check=False, merge=False)
@@ -64,7 +67,7 @@ def git(project_dir, args, check=True):
     return result
 
 
-def git_bytes(project_dir, args, input=None):
+def git_bytes(project_dir: str, args: Sequence[str], input: bytes | None = None) -> bytes:
     """Run git for output that is bytes (``-z`` path lists, file contents) and return its stdout.
 
     :func:`host.run` in bytes mode: file contents are written as they are, and ``cat-file`` output
@@ -80,7 +83,7 @@ def git_bytes(project_dir, args, input=None):
     return result.out
 
 
-def resolve_commit(project_dir, ref):
+def resolve_commit(project_dir: str, ref: str) -> str | None:
     """Commit id for ``ref``, or None when it does not exist in this repository."""
     result = git(project_dir, ["rev-parse", "--verify", "--quiet", "--end-of-options", "%s^{commit}" % ref],
                  check=False)
@@ -89,7 +92,7 @@ def resolve_commit(project_dir, ref):
     return result.out.strip() or None
 
 
-def parse_name_status(raw):
+def parse_name_status(raw: bytes) -> list[str]:
     """Parse ``git diff --name-status -z`` output; renames and copies yield both paths."""
     fields = raw.decode("utf-8", "surrogateescape").split("\0")
     out = []
@@ -105,14 +108,14 @@ def parse_name_status(raw):
     return out
 
 
-def require_work_tree(project_dir):
+def require_work_tree(project_dir: str) -> None:
     if not os.path.isdir(project_dir):
         raise GitError("project_dir %s does not exist" % project_dir)
     if git(project_dir, ["rev-parse", "--is-inside-work-tree"], check=False).rc != 0:
         raise GitError("project_dir %s is not inside a git work tree" % project_dir)
 
 
-def _is_ancestor(project_dir, ancestor, descendant):
+def _is_ancestor(project_dir: str, ancestor: str, descendant: str) -> bool:
     result = git(project_dir, ["merge-base", "--is-ancestor", ancestor, descendant], check=False)
     if result.rc not in (0, 1):
         raise GitError("git merge-base failed: %s" % result.err.strip(), output=result.err, argv=result.argv,
@@ -120,7 +123,7 @@ def _is_ancestor(project_dir, ancestor, descendant):
     return result.rc == 0
 
 
-def changed_paths(project_dir, from_ref, to_ref="HEAD"):
+def changed_paths(project_dir: str, from_ref: str | None, to_ref: str = "HEAD") -> GitChanges:
     """Paths under ``project_dir`` changed between ``from_ref`` and ``to_ref``, as :class:`GitChanges`.
 
     A missing or unknown ``from_ref``, or one on another line of history than ``to_ref`` (neither
@@ -157,18 +160,19 @@ PATTERN_LIMIT = 1000
 class _CommitReader:
     """Reads paths of one commit without a checkout: ``git cat-file`` batches, one process per call."""
 
-    def __init__(self, toplevel, commit):
+    def __init__(self, toplevel: str, commit: str) -> None:
         self.toplevel = toplevel
         self.commit = commit
 
-    def _check(self, names):
+    def _check(self, names: Sequence[str]) -> list[tuple[str, str] | None]:
         """``git cat-file --batch-check --follow-symlinks`` of ``names``: one ``(kind, value)`` or None each."""
         if not names:
             return []
         raw = git_bytes(self.toplevel, ["cat-file", "--batch-check", "--follow-symlinks"],
                         input=b"".join(n.encode("utf-8", "surrogateescape") + b"\n" for n in names))
         lines = raw.decode("utf-8", "surrogateescape").split("\n")
-        out, pos = [], 0
+        out: list[tuple[str, str] | None] = []
+        pos = 0
         for _name in names:
             head = lines[pos]
             pos += 1
@@ -183,12 +187,12 @@ class _CommitReader:
                 out.append((kind, oid))
         return out
 
-    def root(self):
+    def root(self) -> str | None:
         """The object id of the commit's tree, None when the commit is not in the repository."""
         found = self._check([self.commit + "^{tree}"])[0]
         return found[1] if found and found[0] == "tree" else None
 
-    def stat(self, paths):
+    def stat(self, paths: Iterable[str]) -> dict[str, t.Any]:  # (kind, value) or None
         """``{path: (kind, value)}`` for repository-relative ``paths``; symlinks inside the tree are followed.
 
         kind ``blob``/``tree``/``commit`` (a submodule) with the object id, ``symlink`` with the target
@@ -198,13 +202,14 @@ class _CommitReader:
         paths = [p for p in paths if "\n" not in p]
         return dict(zip(paths, self._check(["%s:%s" % (self.commit, p) for p in paths])))
 
-    def contents(self, oids):
+    def contents(self, oids: Iterable[str]) -> dict[str, bytes]:
         """``{oid: bytes}`` of the given objects."""
         oids = sorted(set(oids))
         if not oids:
             return {}
         raw = git_bytes(self.toplevel, ["cat-file", "--batch"], input=b"".join(o.encode("ascii") + b"\n" for o in oids))
-        out, pos = {}, 0
+        out: dict[str, bytes] = {}
+        pos = 0
         for oid in oids:
             eol = raw.index(b"\n", pos)
             size = int(raw[pos:eol].split(b" ")[2])
@@ -212,11 +217,12 @@ class _CommitReader:
             pos = eol + 1 + size + 1
         return out
 
-    def listdir(self, tree_oid):
+    def listdir(self, tree_oid: str) -> list[tuple[str, bool]]:
         """``[(name, is_tree)]`` of the tree object ``tree_oid``."""
         raw = self.contents([tree_oid])[tree_oid]
         width = len(tree_oid) // 2  # the binary object id: 20 bytes (SHA-1) or 32 (SHA-256)
-        out, pos = [], 0
+        out: list[tuple[str, bool]] = []
+        pos = 0
         while pos < len(raw):
             space = raw.index(b" ", pos)
             nul = raw.index(b"\0", space)
@@ -225,12 +231,12 @@ class _CommitReader:
         return out
 
 
-def _segment_regex(segment):
+def _segment_regex(segment: str) -> re.Pattern[str]:
     return re.compile("".join("[^/]*" if part == "*" else re.escape(part) for part in re.split(r"(\*)", segment))
                       + r"\Z")
 
 
-def _ancestors(path):
+def _ancestors(path: str) -> list[str]:
     parts = path.split("/")
     return ["/".join(parts[:i]) for i in range(1, len(parts))]
 
@@ -238,15 +244,16 @@ def _ancestors(path):
 class _Materializer:
     """Writes what :func:`materialized_tree` needs into ``tree``; see there."""
 
-    def __init__(self, reader, tree, prefix, references):
+    def __init__(self, reader: _CommitReader, tree: str, prefix: str,
+                 references: Callable[[str, str], Iterable[str]] | None) -> None:
         self.reader = reader
         self.tree = tree
         self.prefix = prefix.rstrip("/")
         self.references = references
-        self.seen = set()
-        self.written = []
+        self.seen: set[str] = set()
+        self.written: list[str] = []
 
-    def repo_path(self, path):
+    def repo_path(self, path: object) -> str | None:
         """``path`` (relative to the project dir) relative to the repository; None when outside it."""
         if not isinstance(path, str) or not path or path.startswith("/") or "\0" in path:
             return None
@@ -255,7 +262,7 @@ class _Materializer:
             return None
         return "" if full == "." else full
 
-    def _place(self, path):
+    def _place(self, path: str) -> str | None:
         """Where ``path`` goes, its directories made; None when one of them is a symlink or a file
         (nothing is ever written through a symlink, which may lead out of the copy)."""
         current = self.tree
@@ -268,7 +275,7 @@ class _Materializer:
                 os.mkdir(current)
         return os.path.join(current, parts[-1])
 
-    def _expand(self, pattern):
+    def _expand(self, pattern: str) -> list[str]:
         """Repository paths matching ``pattern`` (``*`` within one segment), listed level by level."""
         segments = pattern.split("/")
         bases = [""]
@@ -278,7 +285,7 @@ class _Materializer:
                 continue
             regex, last = _segment_regex(segment), depth == len(segments) - 1
             stats = self.reader.stat([b for b in bases if b])
-            found = []
+            found: list[str] = []
             for base in bases:
                 oid = stats.get(base) if base else ("tree", self.reader.root())
                 if not oid or oid[0] != "tree" or not oid[1]:
@@ -288,13 +295,13 @@ class _Materializer:
             bases = found[:PATTERN_LIMIT]
         return bases
 
-    def run(self, paths):
+    def run(self, paths: Iterable[str]) -> list[str]:
         pending = self._queue(paths)
         while pending:
-            batch = set()
+            batch: set[str] = set()
             for path in pending:
                 batch.update(self._expand(path) if "*" in path else [path])
-            batch = sorted(batch - self.seen)
+            batch = sorted(batch - self.seen)  # type: ignore[assignment]  # the set, then its sorted list
             self.seen.update(batch)
             pending = set()
             stats = self.reader.stat(batch)
@@ -302,7 +309,7 @@ class _Materializer:
             if links:  # a symlink out of the tree: the path itself or one of its directories
                 above = {a for p in links for a in _ancestors(p)} - set(stats)
                 stats.update(self.reader.stat(sorted(above)))
-            blobs = {}
+            blobs: dict[str, str] = {}
             for path in batch:
                 found = stats.get(path)
                 if found is None:
@@ -333,8 +340,8 @@ class _Materializer:
                     pending |= self._queue(named)
         return self.written
 
-    def _queue(self, paths):
-        out = set()
+    def _queue(self, paths: Iterable[str]) -> set[str]:
+        out: set[str] = set()
         for path in paths:
             full = self.repo_path(path)
             if full is not None and full not in self.seen:
@@ -343,7 +350,8 @@ class _Materializer:
 
 
 @contextmanager
-def materialized_tree(project_dir, commit, paths, references=None):
+def materialized_tree(project_dir: str, commit: str, paths: Iterable[str],
+                      references: Callable[[str, str], Iterable[str]] | None = None) -> Iterator[str]:
     """A temporary partial copy of the repository at ``commit``; yields the copy of ``project_dir``.
 
     Only ``paths`` (relative to ``project_dir``; they may lead elsewhere in the repository) are

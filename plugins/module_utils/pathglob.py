@@ -25,14 +25,18 @@ A trailing ``/`` means the whole directory (``docs/`` is ``docs/**``); a leading
 rule's ``exclude`` list (docs/decisions.md says why).
 """
 
+from __future__ import annotations
+
 import re
+from collections.abc import Hashable
+from typing import Any
 
 
 class GlobError(ValueError):
     """A glob pattern is malformed."""
 
 
-def normalize_path(path):
+def normalize_path(path: object) -> str:
     """Return ``path`` as a clean relative ``/``-separated path (``./a//b/`` -> ``a/b``)."""
     path = str(path)
     while path.startswith("./"):
@@ -45,7 +49,7 @@ def normalize_path(path):
     return path
 
 
-def _class_end(pattern, i):
+def _class_end(pattern: str, i: int) -> int | None:
     """Index of the ``]`` closing the class opened at ``pattern[i] == '['``, or None."""
     j = i + 1
     if j < len(pattern) and pattern[j] in "!^":
@@ -62,11 +66,11 @@ def _class_end(pattern, i):
     return None
 
 
-def _expand_braces(pattern):
+def _expand_braces(pattern: str) -> list[str]:
     """Expand the first top-level ``{a,b}`` group, recursively; escaped braces stay literal."""
     depth = 0
-    start = None
-    commas = []
+    start: Any = None  # the index of the open brace once one is seen
+    commas: list[int] = []
     i = 0
     n = len(pattern)
     while i < n:
@@ -94,7 +98,7 @@ def _expand_braces(pattern):
                     head = pattern[:start] + "\\{" + pattern[start + 1:i] + "\\}"
                     return [head + rest for rest in _expand_braces(pattern[i + 1:])]
                 bounds = [start] + commas + [i]
-                out = []
+                out: list[str] = []
                 for a, b in zip(bounds, bounds[1:]):
                     out.extend(_expand_braces(pattern[:start] + pattern[a + 1:b] + pattern[i + 1:]))
                 return out
@@ -106,9 +110,9 @@ def _expand_braces(pattern):
     return [pattern]
 
 
-def _class_body(body):
+def _class_body(body: str) -> str:
     """Regex body of a ``[...]`` class: ranges kept, everything else literal."""
-    out = []
+    out: list[str] = []
     i = 0
     n = len(body)
     while i < n:
@@ -125,9 +129,9 @@ def _class_body(body):
     return "".join(out)
 
 
-def _segment_regex(seg, pattern):
+def _segment_regex(seg: str, pattern: str) -> str:
     """Translate one path segment (no ``/``, not ``**``) to a regex fragment."""
-    out = []
+    out: list[str] = []
     i = 0
     n = len(seg)
     while i < n:
@@ -162,7 +166,7 @@ def _segment_regex(seg, pattern):
     return "".join(out)
 
 
-def _split_pattern(pattern):
+def _split_pattern(pattern: str) -> list[str]:
     """Validate and normalise one brace-free pattern into its list of segments."""
     if pattern.startswith("!"):
         raise GlobError(
@@ -179,14 +183,14 @@ def _split_pattern(pattern):
     return segs
 
 
-def _is_literal(seg):
+def _is_literal(seg: str) -> bool:
     return not any(c in seg for c in "*?[\\")
 
 
-def glob_to_regex(pattern):
+def glob_to_regex(pattern: str) -> str:
     """Return the anchored regex source for one brace-free glob."""
     segs = _split_pattern(pattern)
-    parts = []
+    parts: list[str] = []
     for idx, seg in enumerate(segs):
         last = idx == len(segs) - 1
         if seg == "**":
@@ -207,15 +211,16 @@ class Glob:
 
     __slots__ = ("source", "kind", "value", "regex", "dir", "base")
 
-    def __init__(self, source):
+    def __init__(self, source: str) -> None:
         self.source = source
         segs = _split_pattern(source)
         # validate every segment even when a fast path is used below
         regex_src = glob_to_regex(source)
-        self.regex = None
-        self.value = None
-        self.dir = None
-        self.base = None
+        # set by kind: regex for "regex", value for the others
+        self.regex: Any = None
+        self.value: Any = None
+        self.dir: str | None = None
+        self.base: str | None = None
         plain = [_is_literal(s) for s in segs]
         if all(plain):
             self.kind = "literal"
@@ -229,7 +234,7 @@ class Glob:
         else:
             self.kind = "regex"
             self.regex = re.compile(regex_src, re.DOTALL)
-            lead = []
+            lead: list[str] = []
             for seg, lit in zip(segs[:-1], plain[:-1]):
                 if not lit:
                     break
@@ -239,7 +244,7 @@ class Glob:
             elif plain[-1] and segs[-1] != "**":
                 self.base = segs[-1]
 
-    def match(self, path):
+    def match(self, path: str) -> bool:
         if self.kind == "literal":
             return path == self.value
         if self.kind == "prefix":
@@ -249,7 +254,7 @@ class Glob:
         return self.regex.match(path) is not None
 
 
-def compile_glob(pattern):
+def compile_glob(pattern: object) -> list[Glob]:
     """Compile one glob (braces expanded) into a list of :class:`Glob`; raise GlobError."""
     if not isinstance(pattern, str):
         raise GlobError("glob must be a string, got %r" % (pattern,))
@@ -272,24 +277,24 @@ class MatcherIndex:
     A path therefore meets only the few regexes that could possibly match it.
     """
 
-    def __init__(self):
-        self._literal = {}
-        self._dirs = {}  # dir -> [subtree keys, [(regex, key), ...]]
-        self._base = {}
-        self._any = []
-        self._any_rx = None
-        self._all = []
+    def __init__(self) -> None:
+        self._literal: dict[str, list[Any]] = {}
+        self._dirs: dict[str, list[list[Any]]] = {}  # dir -> [subtree keys, [(regex, key), ...]]
+        self._base: dict[str, list[tuple[re.Pattern[str], Any]]] = {}
+        self._any: list[tuple[re.Pattern[str], Any]] = []
+        self._any_rx: re.Pattern[str] | None = None
+        self._all: list[Any] = []
         # directory of a path -> (keys of the globs covering everything in it, regexes to try there):
         # paths share directories, so the walk up the ancestors runs once per directory, not per path
-        self._by_dir = {}
+        self._by_dir: dict[str, tuple[frozenset[Any], tuple[tuple[re.Pattern[str], Any], ...]]] = {}
 
-    def _dir(self, directory):
+    def _dir(self, directory: str) -> list[list[Any]]:
         entry = self._dirs.get(directory)
         if entry is None:
             entry = self._dirs[directory] = [[], []]
         return entry
 
-    def add(self, glob, key):
+    def add(self, glob: Glob, key: Hashable) -> None:
         """Register a compiled :class:`Glob` that yields ``key`` when it matches."""
         self._by_dir = {}
         if glob.kind == "literal":
@@ -306,11 +311,11 @@ class MatcherIndex:
             self._any.append((glob.regex, key))
             self._any_rx = None
 
-    def add_literal(self, path, key):
+    def add_literal(self, path: str, key: Hashable) -> None:
         """Register an exact path (no glob syntax interpreted)."""
         self._literal.setdefault(normalize_path(path), []).append(key)
 
-    def add_prefix(self, directory, key):
+    def add_prefix(self, directory: str, key: Hashable) -> None:
         """Register everything below ``directory`` (``""`` or ``.`` means every path)."""
         self._by_dir = {}
         directory = normalize_path(directory)
@@ -319,7 +324,7 @@ class MatcherIndex:
         else:
             self._dir(directory)[0].append(key)
 
-    def _for_dir(self, directory):
+    def _for_dir(self, directory: str) -> tuple[frozenset[Any], tuple[tuple[re.Pattern[str], Any], ...]]:
         """``(keys, regexes)`` for a path in ``directory``: the keys of ``**`` and of the ``dir/**``
         globs of it and its ancestors, and the ``(regex, key)`` of regex globs rooted there.
 
@@ -327,7 +332,8 @@ class MatcherIndex:
         """
         if len(self._by_dir) > 1000000:
             self._by_dir = {}
-        missing, current = [], directory
+        missing: list[str] = []
+        current = directory
         while True:
             found = self._by_dir.get(current)
             if found is not None:
@@ -345,7 +351,7 @@ class MatcherIndex:
             self._by_dir[current] = found
         return found
 
-    def match(self, path):
+    def match(self, path: str) -> set[Any]:
         """Return the set of keys matching the (already normalised) ``path``.
 
         Linear in the length of ``path``; paths in one directory share the walk over its ancestors.
