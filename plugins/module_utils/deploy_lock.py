@@ -26,6 +26,8 @@ Why it is built this way:
   process ends, so liveness needs no TTL, no pid and no controller name.
 """
 
+from __future__ import annotations
+
 import errno
 import fcntl
 import getpass
@@ -35,7 +37,8 @@ import re
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional
+from collections.abc import Mapping
+from typing import Any, Callable, List, Literal, Optional
 
 from ansible_collections.berth.compose.plugins.module_utils.atomic_file import (
     atomic_write, fsync_dir, unlink_quietly, write_temp)
@@ -53,7 +56,7 @@ HELD_BY_FLOCK = "flock"
 class LockError(Exception):
     """A failure the module reports; ``holder`` is the lock in the way (a dict) or None."""
 
-    def __init__(self, msg, holder=None):
+    def __init__(self, msg: str, holder: Mapping[str, Any] | None = None) -> None:
         super().__init__(msg)
         self.holder = holder
 
@@ -61,7 +64,7 @@ class LockError(Exception):
 class LockHeld(LockError):
     """Another holder kept the lock for the whole wait."""
 
-    def __init__(self, msg, holder, waited):
+    def __init__(self, msg: str, holder: Mapping[str, Any] | None, waited: float) -> None:
         super().__init__(msg, holder)
         self.waited = waited
 
@@ -89,12 +92,12 @@ class Outcome:
 
 # --------------------------------------------------------------------------- text
 
-def iso(epoch):
+def iso(epoch: float) -> str:
     """UTC ISO 8601 with a Z, to the second: what operators read in messages."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
-def age_text(seconds):
+def age_text(seconds: float) -> str:
     """A short human duration: ``12 s``, ``4 min``, ``2 h 5 min``, ``3 d 1 h``."""
     seconds = max(0, int(seconds))
     if seconds < 60:
@@ -109,14 +112,14 @@ def age_text(seconds):
     return "%d d %d h" % (days, hours) if hours else "%d d" % days
 
 
-def describe(holder, now):
+def describe(holder: Mapping[str, Any], now: float) -> str:
     """``'deploy web' (alice@ctl, pid 123) since 2026-11-23T15:00:00Z (4 min ago)``."""
     return "'%s' (%s@%s, pid %s) since %s (%s ago)" % (
         holder.get("owner"), holder.get("operator"), holder.get("controller"), holder.get("pid"),
         holder.get("started"), age_text(now - holder.get("started_epoch", now)))
 
 
-def default_operator(environ=None):
+def default_operator(environ: Mapping[str, str] | None = None) -> str:
     """Who runs the module: the user behind sudo when there is one, else the effective user."""
     environ = os.environ if environ is None else environ
     if environ.get("SUDO_USER"):
@@ -131,9 +134,10 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{1,128}\Z")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def option_problems(path, pid=None, token=None, stale_token=None, **labels):
+def option_problems(path: str, pid: int | None = None, token: str | None = None, stale_token: str | None = None,
+                    **labels: str | None) -> list[str]:
     """The module's options checked before the lock file is touched: a list of messages naming each option."""
-    problems = []
+    problems: list[str] = []
     if not os.path.isabs(path):
         problems.append("path %r must be an absolute path" % path)
     elif ".." in path.split("/"):
@@ -150,19 +154,20 @@ def option_problems(path, pid=None, token=None, stale_token=None, **labels):
     return problems
 
 
-def new_token():
+def new_token() -> str:
     return secrets.token_hex(8)
 
 
-def make_holder(owner, operator, controller, pid, ttl, now, token, held=None):
-    holder = dict(owner=owner, operator=operator, controller=controller, pid=int(pid), started=iso(now),
+def make_holder(owner: str, operator: str, controller: str, pid: int | str, ttl: int | str, now: float, token: str,
+                held: str | None = None) -> dict[str, Any]:
+    holder: dict[str, Any] = dict(owner=owner, operator=operator, controller=controller, pid=int(pid), started=iso(now),
                   started_epoch=round(float(now), 3), ttl=int(ttl), token=token)
     if held:
         holder["held"] = held
     return holder
 
 
-def parse_holder(text):
+def parse_holder(text: str) -> dict[str, Any] | None:
     """The holder dict of a lock file's text, or None when it is empty, not JSON or lacks a field."""
     try:
         data = json.loads(text)
@@ -183,7 +188,7 @@ def parse_holder(text):
     return holder
 
 
-def is_expired(holder, now):
+def is_expired(holder: Mapping[str, Any], now: float) -> bool:
     return now >= holder["started_epoch"] + holder["ttl"]
 
 
@@ -196,12 +201,12 @@ class Guard:
     means no guard: a check run only reads.
     """
 
-    def __init__(self, path, create=True):
+    def __init__(self, path: str, create: bool = True) -> None:
         self.path = path + ".guard"
         self.create = create
-        self.fd = None
+        self.fd: int | None = None
 
-    def __enter__(self):
+    def __enter__(self) -> Guard:
         flags = os.O_RDONLY | (os.O_CREAT if self.create else 0)
         try:
             # Read-only is enough for flock, so users other than the creator can take the guard.
@@ -213,7 +218,7 @@ class Guard:
         fcntl.flock(self.fd, fcntl.LOCK_EX)
         return self
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, *exc_info: object) -> Literal[False]:
         if self.fd is not None:
             os.close(self.fd)  # closing drops the flock
             self.fd = None
@@ -223,24 +228,24 @@ class Guard:
 class ProcessHold:
     """The exclusive ``flock`` on ``<path>.held`` a one-process holder keeps for its whole run."""
 
-    def __init__(self, path):
+    def __init__(self, path: str) -> None:
         self.path = path + ".held"
-        self.fd = None
+        self.fd: int | None = None
 
-    def take(self):
+    def take(self) -> ProcessHold:
         if self.fd is None:
             self.fd = os.open(self.path, os.O_RDONLY | os.O_CREAT, 0o644)
             # Blocking: a holder that just gave the lock back may close its descriptor a moment later.
             fcntl.flock(self.fd, fcntl.LOCK_EX)
         return self
 
-    def drop(self):
+    def drop(self) -> None:
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
 
 
-def process_hold_alive(path):
+def process_hold_alive(path: str) -> bool:
     """True while some process holds the ``flock`` on ``<path>.held``."""
     try:
         fd = os.open(path + ".held", os.O_RDONLY)
@@ -255,7 +260,7 @@ def process_hold_alive(path):
     return False
 
 
-def read_lock(path):
+def read_lock(path: str) -> tuple[str, Any]:  # (state, the holder dict or None)
     """``("absent", None)``, ``("held", holder)`` or ``("corrupt", None)`` for the lock file."""
     try:
         with open(path, "rb") as handle:
@@ -268,11 +273,11 @@ def read_lock(path):
     return ("held", holder) if holder is not None else ("corrupt", None)
 
 
-def _lock_bytes(holder):
+def _lock_bytes(holder: Mapping[str, Any]) -> bytes:
     return (json.dumps(holder, sort_keys=True) + "\n").encode("utf-8")
 
 
-def create_lock(path, holder):
+def create_lock(path: str, holder: Mapping[str, Any]) -> bool:
     """Create the lock file complete and atomically; False when it already exists."""
     tmp = write_temp(path, _lock_bytes(holder), LOCK_FILE_MODE)
     try:
@@ -287,20 +292,21 @@ def create_lock(path, holder):
     return _token_on_disk(path) == holder["token"]
 
 
-def replace_lock(path, holder):
+def replace_lock(path: str, holder: Mapping[str, Any]) -> bool:
     """Rename a complete new lock over the old one; True when the lock read back is ours."""
     atomic_write(path, _lock_bytes(holder), LOCK_FILE_MODE)
     return _token_on_disk(path) == holder["token"]
 
 
-def _token_on_disk(path):
+def _token_on_disk(path: str) -> Any:
     state, holder = read_lock(path)
     return holder["token"] if state == "held" else None
 
 
 # --------------------------------------------------------------------------- acquire / release
 
-def _stale_reason(state, holder, now, force, stale_token, path=None):
+def _stale_reason(state: str, holder: Any, now: float, force: bool, stale_token: str | None,
+                  path: str | None = None) -> str | None:
     """Why the lock found may be taken over without waiting, or None when it is live."""
     if state == "corrupt":
         return "corrupt"
@@ -317,7 +323,7 @@ def _stale_reason(state, holder, now, force, stale_token, path=None):
     return None
 
 
-def _stale_warning(path, reason, holder, now):
+def _stale_warning(path: str, reason: str, holder: Any, now: float) -> str:
     if reason == "corrupt":
         return "deploy lock %s was empty or corrupt (a holder killed while writing it?); taken over" % path
     text = describe(holder, now)
@@ -328,9 +334,11 @@ def _stale_warning(path, reason, holder, now):
     return "deploy lock %s taken over by force: it was held by %s" % (path, text)
 
 
-def acquire(path, owner="deploy", operator="unknown", controller="unknown", pid=0, ttl=DEFAULT_TTL,
-            wait=DEFAULT_WAIT, force=False, token=None, stale_token=None, check_mode=False, clock=None,
-            poll=POLL_SECONDS, make_token=new_token, hold=None):
+def acquire(path: str, owner: str = "deploy", operator: str = "unknown", controller: str = "unknown", pid: int = 0,
+            ttl: int = DEFAULT_TTL, wait: float = DEFAULT_WAIT, force: bool = False, token: str | None = None,
+            stale_token: str | None = None, check_mode: bool = False, clock: Clock | None = None,
+            poll: float = POLL_SECONDS, make_token: Callable[[], str] = new_token,
+            hold: ProcessHold | None = None) -> Outcome:
     """Take the lock at ``path`` or raise LockHeld after ``wait`` seconds; see the module documentation."""
     clock = clock or Clock()
     directory = os.path.dirname(os.path.abspath(path))
@@ -352,7 +360,7 @@ def acquire(path, owner="deploy", operator="unknown", controller="unknown", pid=
                 mine = make_holder(owner, operator, controller, pid, ttl, now, my_token,
                                    held=HELD_BY_FLOCK if hold is not None else None)
                 stale = None
-                warnings = []
+                warnings: list[str] = []
                 if reason:
                     stale = dict(holder or {}, reason=reason)
                     warnings.append(_stale_warning(path, reason, holder, now))
@@ -381,7 +389,8 @@ def acquire(path, owner="deploy", operator="unknown", controller="unknown", pid=
         clock.sleep(min(poll, deadline - now))
 
 
-def release(path, token=None, force=False, check_mode=False, clock=None):
+def release(path: str, token: str | None = None, force: bool = False, check_mode: bool = False,
+            clock: Clock | None = None) -> Outcome:
     """Remove the lock at ``path`` when ``token`` is its token (or ``force``); see the module documentation.
 
     In check mode nothing is removed and nothing fails: a ``--check`` run's release only says what a real one

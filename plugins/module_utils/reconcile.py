@@ -21,6 +21,8 @@ Plain functions over plain data; the only I/O here is reading files for the fing
 and the small state file. No Ansible imports.
 """
 
+from __future__ import annotations
+
 import calendar
 import hashlib
 import json
@@ -28,6 +30,8 @@ import os
 import re
 import stat
 import time
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from typing import Any
 
 from ansible_collections.berth.compose.plugins.module_utils.atomic_file import atomic_write
 from ansible_collections.berth.compose.plugins.module_utils.names import FULL_SHA
@@ -45,31 +49,32 @@ class Drift:
     __slots__ = ("kind", "subject", "detail", "action")
 
     @classmethod
-    def from_dict(cls, data):
+    def from_dict(cls, data: Any) -> Drift:
         return cls(data.get("kind"), data.get("subject"), data.get("detail"), data.get("action"))
 
-    def __init__(self, kind, subject, detail, action):
+    def __init__(self, kind: str, subject: str, detail: str, action: str) -> None:
         self.kind = kind
         self.subject = subject
         self.detail = detail
         self.action = action
 
-    def as_dict(self):
+    def as_dict(self) -> dict[str, str]:
         return {"kind": self.kind, "subject": self.subject, "detail": self.detail, "action": self.action}
 
-    def text(self):
+    def text(self) -> str:
         return "%s: %s" % (self.subject, self.detail)
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         return isinstance(other, Drift) and self.as_dict() == other.as_dict()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "Drift(%r)" % (self.as_dict(),)
 
 
 # ---------------------------------------------------------------- what the host should run
 
-def target_release(pin, records, commit_matches):
+def target_release(pin: str | None, records: Sequence[Mapping[str, Any]],
+                   commit_matches: Callable[[Any, str], bool]) -> tuple[str | None, Mapping[str, Any] | None, str]:
     """(commit, record, source) of the release reconcile brings back.
 
     pin: the rollback pin's commit or ""; records: the release log, oldest first;
@@ -87,7 +92,7 @@ def target_release(pin, records, commit_matches):
     return None, None, "nothing recorded"
 
 
-def commit_problem(value, where):
+def commit_problem(value: object, where: str) -> str | None:
     """Why ``value`` (from the pin or the release log, files reconcile reads as root and uses as path parts
     and git arguments) is refused, or None for a full commit id."""
     if isinstance(value, str) and FULL_SHA.match(value):
@@ -98,7 +103,7 @@ def commit_problem(value, where):
             "write a good one." % (where, value))
 
 
-def image_problem(images, where):
+def image_problem(images: Mapping[str, Any] | None, where: str) -> str | None:
     """Why an image map from the release log is refused (a value docker would read as an option), or None."""
     bad = sorted(s for s, image in (images or {}).items() if not isinstance(image, str) or not image
                  or image.startswith("-") or re.search(r"[\s\x00-\x1f]", image))
@@ -108,7 +113,7 @@ def image_problem(images, where):
     return None
 
 
-def release_repair_problem(pin, records, serving_dir):
+def release_repair_problem(pin: str | None, records: Iterable[Mapping[str, Any]], serving_dir: str | None) -> str | None:
     """Loud words when release repair is off: no pin and no record says what serves, yet ``serving_dir``
     (``current``'s target, or a release directory) shows a release was deployed - the log was deleted."""
     if pin or any(r.get("serving_commit") for r in records) or not serving_dir:
@@ -119,7 +124,7 @@ def release_repair_problem(pin, records, serving_dir):
             "rotation moved), or deploy or roll back to record the release that should serve." % serving_dir)
 
 
-def parse_config_hashes(text):
+def parse_config_hashes(text: str) -> dict[str, str]:
     """service -> hash from ``docker compose config --hash '*'`` (one ``<service> <hash>`` per line)."""
     hashes = {}
     for line in text.splitlines():
@@ -129,7 +134,7 @@ def parse_config_hashes(text):
     return hashes
 
 
-def pick_container(containers):
+def pick_container(containers: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
     """The container that stands for a service: a running one first, then the newest."""
     if not containers:
         return None
@@ -138,14 +143,15 @@ def pick_container(containers):
     return sorted(pool, key=lambda c: c.get("created") or "")[-1]
 
 
-def service_drift(services, hashes, containers, images, present):
+def service_drift(services: Iterable[str], hashes: Mapping[str, str], containers: Mapping[str, Any],
+                  images: Mapping[str, Any], present: Collection[str]) -> list[Drift]:
     """Drift of the release's long-running services.
 
     services: the services to judge (one-shots already left out); hashes: service -> the
     release's config hash; containers: service -> list of dict(status, health, config_hash,
     created); images: service -> image ref the release runs (build services and image-only
     ones); present: image refs that exist. Returns a list of Drift, in service order."""
-    out = []
+    out: list[Drift] = []
     for service in sorted(services):
         image = images.get(service)
         if image and image not in present:
@@ -165,7 +171,7 @@ def service_drift(services, hashes, containers, images, present):
     return out
 
 
-def dry_run_recreates(output, project, service):
+def dry_run_recreates(output: str, project: str, service: str) -> bool:
     """Whether ``docker compose --dry-run up`` output says the service's container would be recreated or created."""
     pattern = re.compile(r"%s[-_]%s[-_]\d+\Z" % (re.escape(project), re.escape(service)))
     for line in output.splitlines():
@@ -176,13 +182,13 @@ def dry_run_recreates(output, project, service):
     return False
 
 
-def _host_of(address):
+def _host_of(address: str) -> str:
     """The host part of ``ip:port`` (``[v6]:port`` too), without brackets."""
     host = address.rsplit(":", 1)[0] if ":" in address else address
     return host[1:-1] if host.startswith("[") and host.endswith("]") else host
 
 
-def snippet_drift(service, routed, running_ips):
+def snippet_drift(service: str, routed: Iterable[str], running_ips: Iterable[str]) -> Drift | None:
     """Drift of a zero-downtime snippet: it routes to an address no running container of ``service`` has.
 
     routed: the ``ip:port`` addresses the snippet names (zero_downtime.parse_snippet); running_ips:
@@ -196,25 +202,30 @@ def snippet_drift(service, routed, running_ips):
                  % (", ".join(stray), ", ".join(sorted(running)) or "none"), "refresh")
 
 
-def drift_lines(drift):
+def drift_lines(drift: Iterable[Drift]) -> list[str]:
     """The drift in words, one line each (``subject: detail -> action``)."""
     return ["%s: %s -> %s" % (d.subject, d.detail, d.action) for d in drift]
 
 
-def drift_diff(drift):
+def drift_diff(drift: Iterable[Drift]) -> dict[str, str]:
     """The drift as Ansible's prepared diff."""
     lines = ["%s %s: %s -> %s" % (d.kind, d.subject, d.detail, d.action) for d in drift]
     return {"prepared": "reconcile would repair:\n" + "".join("  %s\n" % line for line in lines) if lines
             else "nothing drifted\n"}
 
 
-def plan_actions(drift, buildable, guards_busy=()):
+def plan_actions(drift: Iterable[Drift], buildable: Collection[str],
+                 guards_busy: Collection[str] = ()) -> dict[str, list[str]]:
     """What a repair does for the service drift: dict(build, pull, up, force, deferred).
 
     buildable: services with a build section (a missing image of another service is pulled);
     guards_busy: services whose restart guard says busy (a recreate waits for the next round;
     a missing or stopped container has nothing to interrupt and starts anyway)."""
-    build, pull, up, force, deferred = set(), set(), set(), set(), set()
+    build: set[str] = set()
+    pull: set[str] = set()
+    up: set[str] = set()
+    force: set[str] = set()
+    deferred: set[str] = set()
     for item in drift:
         service = item.subject
         if item.kind == "image":
@@ -237,7 +248,7 @@ def plan_actions(drift, buildable, guards_busy=()):
 
 # ---------------------------------------------------------------- baseline fingerprint
 
-def file_item(path):
+def file_item(path: str) -> dict[str, Any] | None:
     """What the fingerprint keeps of a file: sha256 of its content, mode and owner; None when missing."""
     try:
         st = os.stat(path)
@@ -252,10 +263,10 @@ def file_item(path):
             "gid": st.st_gid}
 
 
-def baseline_items(files, enabled, active):
+def baseline_items(files: Iterable[str], enabled: Mapping[str, Any], active: Mapping[str, Any]) -> dict[str, Any]:
     """The baseline as a flat mapping: ``file:<path>`` -> file_item, ``enabled:<unit>`` and
     ``active:<unit>`` -> the state systemd reported (passed in as dicts unit -> state)."""
-    items = {}
+    items: dict[str, Any] = {}
     for path in files:
         items["file:" + path] = file_item(path)
     for unit, state in enabled.items():
@@ -265,12 +276,12 @@ def baseline_items(files, enabled, active):
     return items
 
 
-def describe_file_change(before, after):
+def describe_file_change(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> str:
     if before is None:
         return "appeared"
     if after is None:
         return "is missing"
-    parts = []
+    parts: list[str] = []
     if before["sha256"] != after["sha256"]:
         parts.append("content changed")
     if before["mode"] != after["mode"]:
@@ -280,13 +291,13 @@ def describe_file_change(before, after):
     return ", ".join(parts)
 
 
-def baseline_drift(recorded, now):
+def baseline_drift(recorded: Mapping[str, Any] | None, now: Mapping[str, Any]) -> list[Drift]:
     """Drift between the recorded baseline and now; with nothing recorded, one item saying so.
 
     No value of a file is ever named: only that its content, mode or owner changed."""
     if recorded is None:
         return [Drift("baseline", "baseline", "no fingerprint recorded yet", "provision")]
-    out = []
+    out: list[Drift] = []
     for key in sorted(set(recorded) | set(now)):
         before = recorded.get(key)
         after = now.get(key)
@@ -301,7 +312,7 @@ def baseline_drift(recorded, now):
     return out
 
 
-def read_json(path):
+def read_json(path: str) -> dict[str, Any] | None:
     """The JSON object in ``path``, or None when it is missing or not a JSON object."""
     try:
         with open(path) as handle:
@@ -311,13 +322,13 @@ def read_json(path):
     return data if isinstance(data, dict) else None
 
 
-def write_json(path, data, mode=0o600):
+def write_json(path: str, data: Any, mode: int = 0o600) -> None:
     atomic_write(path, json.dumps(data, sort_keys=True, indent=1) + "\n", mode)
 
 
 # ---------------------------------------------------------------- rate limit
 
-def parse_iso(text):
+def parse_iso(text: object) -> int | None:
     """Epoch seconds of ``2026-11-23T15:00:00Z``; None when it is not that shape."""
     try:
         return calendar.timegm(time.strptime(str(text), "%Y-%m-%dT%H:%M:%SZ"))
@@ -330,11 +341,11 @@ def parse_iso(text):
 RESETS_LIMIT = ("deploy", "rollback", "reconcile")
 
 
-def recent_failures(records, now, window):
+def recent_failures(records: Sequence[Mapping[str, Any]], now: float, window: float) -> list[Mapping[str, Any]]:
     """Failed reconcile records within ``window`` seconds before ``now``, after the last record
     that put a good release in place (a deploy, rollback or repair that worked resets the count;
     an ok ``task`` or any other record does not)."""
-    failures = []
+    failures: list[Mapping[str, Any]] = []
     for record in reversed(records):
         if record.get("kind") == "reconcile" and record.get("outcome") == "failed":
             started = parse_iso(record.get("started"))
@@ -346,7 +357,8 @@ def recent_failures(records, now, window):
     return list(reversed(failures))
 
 
-def rate_limit(records, now, max_failures, window):
+def rate_limit(records: Sequence[Mapping[str, Any]], now: float, max_failures: int,
+               window: float) -> tuple[bool, str]:
     """(tripped, message): tripped after ``max_failures`` failed repairs within ``window`` s."""
     if max_failures <= 0:
         return False, ""
@@ -365,10 +377,10 @@ def rate_limit(records, now, max_failures, window):
 
 # ---------------------------------------------------------------- record and metrics
 
-def summary(drift, actions):
+def summary(drift: Iterable[Drift], actions: Mapping[str, Any]) -> str:
     """One line for the release log: what was wrong and what was done (never a value)."""
     wrong = "; ".join(d.text() for d in drift) or "nothing"
-    done = []
+    done: list[str] = []
     for name in ("build", "pull", "up", "deferred"):
         if actions.get(name):
             label = {"build": "built", "pull": "pulled", "up": "started/recreated", "deferred": "deferred (busy)"}[name]
@@ -380,11 +392,11 @@ def summary(drift, actions):
     return "drift: %s -- done: %s" % (wrong, "; ".join(done) or "nothing")
 
 
-def _label(value):
+def _label(value: object) -> str:
     return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def render_metrics(app, enabled, last_run, last_result, repaired_total):
+def render_metrics(app: str, enabled: bool, last_run: float, last_result: str, repaired_total: int) -> str:
     """node_exporter textfile metrics (Prometheus text format)."""
     app_label = 'app="%s"' % _label(app)
     lines = [
@@ -408,11 +420,11 @@ def render_metrics(app, enabled, last_run, last_result, repaired_total):
     return "\n".join(lines) + "\n"
 
 
-def metrics_path(directory, app):
+def metrics_path(directory: str, app: str) -> str:
     return os.path.join(directory, "berth_reconcile_%s.prom" % app)
 
 
-def update_state(state, now, result, repaired):
+def update_state(state: Mapping[str, Any] | None, now: float, result: str, repaired: int) -> dict[str, Any]:
     """The state file's next content: last run, last result, the running total of repaired drift."""
     state = dict(state or {})
     state["last_run"] = int(now)

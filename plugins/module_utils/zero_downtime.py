@@ -33,9 +33,13 @@ on the old container alone at once, the new one removed, nothing rebuilt or rest
 
 Pure functions first (unit-tested), then the few that run docker and caddy.
 """
+from __future__ import annotations
+
 import json
 import os
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from ansible_collections.berth.compose.plugins.module_utils import names
 from ansible_collections.berth.compose.plugins.module_utils import commands as cmd
@@ -59,22 +63,22 @@ class CutoverError(rel.ReleaseError):
 
     A ReleaseError, so a :class:`host.CommandError` too."""
 
-    def __init__(self, msg, output="", removed_new=True):
+    def __init__(self, msg: str, output: str = "", removed_new: bool = True) -> None:
         super().__init__(msg, output)
         self.removed_new = removed_new
 
 
 # ---------------------------------------------------------------- pure: settings and compose model
 
-def name_problems(services):
+def name_problems(services: Iterable[object]) -> list[str]:
     """berth_zero_downtime entries that cannot be a compose service name (they name a file)."""
     return ["berth_zero_downtime entry %r is not a compose service name (letters, digits, '_', '.', '-', "
             "starting with a letter or digit)" % (name,) for name in services if not SERVICE_NAME.match(str(name))]
 
 
-def upstream_port(service):
+def upstream_port(service: Mapping[str, Any]) -> int | None:
     """The one container port Caddy proxies to: the single ``expose`` entry, else the single ``ports`` target."""
-    exposed = []
+    exposed: list[int] = []
     for item in service.get("expose") or []:
         text = str(item).split("/", maxsplit=1)[0]
         if "-" not in text and text.isdigit():
@@ -87,20 +91,20 @@ def upstream_port(service):
     return None
 
 
-def _published(port):
+def _published(port: object) -> bool:
     if isinstance(port, dict):
         return port.get("published") not in (None, "", "0", 0)
     return True
 
 
-def _port_text(port):
+def _port_text(port: object) -> str:
     if not isinstance(port, dict):
         return str(port)
     host = port.get("host_ip")
     return "%s%s:%s" % (host + ":" if host else "", port.get("published"), port.get("target"))
 
 
-def service_problems(model, services):
+def service_problems(model: Mapping[str, Any], services: Sequence[object]) -> list[str]:
     """Why the opted-in services cannot run two containers side by side, one sentence each.
 
     model: the project as ``docker compose config --format json`` renders it."""
@@ -142,11 +146,11 @@ def service_problems(model, services):
 
 # ---------------------------------------------------------------- pure: the snippet
 
-def snippet_path(root, service):
+def snippet_path(root: str, service: str) -> str:
     return os.path.join(root, UPSTREAMS_DIR, service + ".caddy")
 
 
-def render_snippet(service, addresses, standby=()):
+def render_snippet(service: str, addresses: Iterable[str], standby: Sequence[str] = ()) -> str:
     """The upstreams snippet imported inside ``reverse_proxy { ... }``: one ``to`` line per address.
 
     ``standby``: addresses after them that Caddy uses only when the first are down (a soaking
@@ -161,9 +165,9 @@ def render_snippet(service, addresses, standby=()):
     return "\n".join(lines) + "\n"
 
 
-def parse_snippet(text):
+def parse_snippet(text: str | None) -> list[str]:
     """Addresses (``ip:port``) a snippet routes to, in order."""
-    out = []
+    out: list[str] = []
     for line in (text or "").splitlines():
         words = line.split()
         if len(words) >= 2 and words[0] == "to":
@@ -171,7 +175,7 @@ def parse_snippet(text):
     return out
 
 
-def read_snippet(path):
+def read_snippet(path: str) -> str | None:
     try:
         with open(path) as handle:
             return handle.read()
@@ -181,7 +185,7 @@ def read_snippet(path):
 
 # ---------------------------------------------------------------- pure: containers, gate, drain
 
-def container_from_inspect(item, preferred_network=None):
+def container_from_inspect(item: Mapping[str, Any], preferred_network: str | None = None) -> dict[str, Any]:
     """One container of ``docker inspect`` output -> the few facts a cutover needs."""
     state = item.get("State") or {}
     labels = (item.get("Config") or {}).get("Labels") or {}
@@ -196,7 +200,7 @@ def container_from_inspect(item, preferred_network=None):
     }
 
 
-def pick_address(networks, preferred=None):
+def pick_address(networks: Mapping[str, Any], preferred: str | None = None) -> Any:
     """The container's IPv4 address: on the preferred network (the project's default) when it has one there."""
     if preferred and (networks.get(preferred) or {}).get("IPAddress"):
         return networks[preferred]["IPAddress"]
@@ -207,7 +211,7 @@ def pick_address(networks, preferred=None):
     return None
 
 
-def gate_verdict(container, http_status):
+def gate_verdict(container: Mapping[str, Any] | None, http_status: int | None) -> tuple[str, str]:
     """('ok'|'wait'|'fail', reason) for a new container: running, healthy when it has a healthcheck,
     and an HTTP answer below 500 on its own address. Fails fast on exit, restart or unhealthy."""
     if container is None:
@@ -228,12 +232,12 @@ def gate_verdict(container, http_status):
     return "ok", "the new container %s is healthy and answers HTTP %s" % (container["name"], http_status)
 
 
-def _hex_ipv4(ip, port):
+def _hex_ipv4(ip: str, port: int) -> str:
     """``ip:port`` as /proc/net/tcp spells it (little-endian address, big-endian port)."""
     return "%s:%04X" % ("".join("%02X" % int(part) for part in reversed(ip.split("."))), port)
 
 
-def established_to(proc_net_tcp, ip, port):
+def established_to(proc_net_tcp: str, ip: str, port: int) -> int:
     """How many ESTABLISHED connections of the host go to ip:port (text of /proc/net/tcp)."""
     want = _hex_ipv4(ip, port)
     count = 0
@@ -244,7 +248,7 @@ def established_to(proc_net_tcp, ip, port):
     return count
 
 
-def stale_containers(containers, routed):
+def stale_containers(containers: Sequence[dict[str, Any]], routed: Sequence[str]) -> list[dict[str, Any]]:
     """Containers of the service Caddy does not route to while others it routes to exist (a killed run's)."""
     serving = [c for c in containers if c["ip"] and any(a.startswith(c["ip"] + ":") for a in routed)]
     if not serving:
@@ -254,7 +258,7 @@ def stale_containers(containers, routed):
 
 # ---------------------------------------------------------------- docker, HTTP, caddy
 
-def inspect_service(docker, project, service):
+def inspect_service(docker: str, project: str, service: str) -> list[dict[str, Any]]:
     """Containers (not one-off runs) of one compose service, oldest number first."""
     ids = rel.run(cmd.ps(project, service, docker=docker))[1].split()
     if not ids:
@@ -264,14 +268,14 @@ def inspect_service(docker, project, service):
     return sorted([c for c in out if not c["oneoff"]], key=lambda c: (c["number"], c["name"]))
 
 
-def http_status(ip, port, path, timeout=2.0):
+def http_status(ip: str, port: int, path: str, timeout: float = 2.0) -> int | None:
     """Status of GET http://ip:port/path (no redirects followed), None when nothing answers.
 
     The gate's one HTTP probe (docker_state.http_probe) makes the request."""
     return http_probe(ProbeSpec(url="http://%s:%d%s" % (ip, port, path), timeout=timeout)).status
 
 
-def reload_caddy(caddy, caddyfile):
+def reload_caddy(caddy: str, caddyfile: str) -> None:
     """Adapt the Caddyfile (with its imported snippets) and load it through Caddy's admin API.
 
     ``caddy reload`` is graceful: listeners stay, requests in flight finish on the old config,
@@ -280,7 +284,7 @@ def reload_caddy(caddy, caddyfile):
     rel.run(cmd.reload(caddyfile, caddy=caddy), check=True)
 
 
-def apply_snippet(path, text, caddy, caddyfile):
+def apply_snippet(path: str, text: str, caddy: str, caddyfile: str) -> bool:
     """Write the snippet and reload Caddy; on a failed reload, put the old text back (disk and the
     running config never disagree). Returns True when something changed."""
     old = read_snippet(path)
@@ -298,7 +302,8 @@ def apply_snippet(path, text, caddy, caddyfile):
     return True
 
 
-def sync_service(docker, project, service, port, root, caddy, caddyfile):
+def sync_service(docker: str, project: str, service: str, port: int, root: str, caddy: str,
+                 caddyfile: str) -> tuple[bool, list[str]]:
     """Point Caddy at the running containers of service (reconcile, first start, after a plain recreate).
 
     Returns (changed, addresses)."""
@@ -307,7 +312,8 @@ def sync_service(docker, project, service, port, root, caddy, caddyfile):
     return apply_snippet(snippet_path(root, service), render_snippet(service, addresses), caddy, caddyfile), addresses
 
 
-def drain(ip, port, timeout, clock=time.monotonic, sleep=time.sleep, proc="/proc/net/tcp"):
+def drain(ip: str, port: int, timeout: float, clock: Callable[[], float] = time.monotonic,
+          sleep: Callable[[float], Any] = time.sleep, proc: str = "/proc/net/tcp") -> float:
     """Wait until the host holds no established connection to ip:port (or timeout); return the seconds waited."""
     started = clock()
     while True:
@@ -322,22 +328,24 @@ def drain(ip, port, timeout, clock=time.monotonic, sleep=time.sleep, proc="/proc
         sleep(0.1)
 
 
-def remove_container(docker, container_id):
+def remove_container(docker: str, container_id: str) -> None:
     """docker stop (the container's own stop timeout: compose's stop_grace_period), then rm."""
     rel.run(cmd.stop(container_id, docker=docker), check=False)
     rel.run(cmd.rm(container_id, docker=docker), check=False)
 
 
-def cutover_service(project_cmd, env, docker, project, service, port, root, caddy, caddyfile,
-                    gate_timeout=120.0, drain_timeout=30.0, probe_path="/", log_lines=20,
-                    clock=time.monotonic, sleep=time.sleep, keep_old=False):
+def cutover_service(project_cmd: Sequence[str], env: Mapping[str, str] | None, docker: str, project: str, service: str,
+                    port: int, root: str, caddy: str, caddyfile: str,
+                    gate_timeout: float = 120.0, drain_timeout: float = 30.0, probe_path: str = "/", log_lines: int = 20,
+                    clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], Any] = time.sleep,
+                    keep_old: bool = False) -> dict[str, Any]:
     """Start the new container of service beside the old, gate it, switch Caddy, drain and remove the old.
 
     project_cmd: argv prefix ``docker compose -p ... -f ...`` of the new release; env: its environment.
     keep_old: leave the old containers running as Caddy's standby (report ``standby``) for
     :func:`retire` or :func:`restore`.
     Returns a report dict; raises CutoverError (the new container removed, the old one serving)."""
-    report = {"service": service, "old": [], "new": None, "drained_s": 0.0, "gate_s": 0.0}
+    report: dict[str, Any] = {"service": service, "old": [], "new": None, "drained_s": 0.0, "gate_s": 0.0}
     path = snippet_path(root, service)
     before = inspect_service(docker, project, service)
     for stale in stale_containers(before, parse_snippet(read_snippet(path))):
@@ -370,7 +378,7 @@ def cutover_service(project_cmd, env, docker, project, service, port, root, cadd
                                % (service, reason), output=logs)
         sleep(0.5)
     report["gate_s"] = round(clock() - started, 1)
-    address = "%s:%d" % (current["ip"], port)
+    address = "%s:%d" % (current["ip"], port)  # type: ignore[index]  # verdict ok: current is not None
     standby = [c for c in before if c["ip"] and c["status"] == "running"] if keep_old else []
     try:
         apply_snippet(path, render_snippet(service, [address], ["%s:%d" % (c["ip"], port) for c in standby]),
@@ -391,7 +399,8 @@ def cutover_service(project_cmd, env, docker, project, service, port, root, cadd
     return report
 
 
-def retire(docker, report, root, caddy, caddyfile, drain_timeout=30.0, clock=time.monotonic, sleep=time.sleep):
+def retire(docker: str, report: Mapping[str, Any], root: str, caddy: str, caddyfile: str, drain_timeout: float = 30.0,
+           clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], Any] = time.sleep) -> float:
     """The soak passed: the snippet names the new container alone, then the standby containers
     are drained, stopped and removed. Returns the seconds spent draining."""
     service, port = report["service"], report["port"]
@@ -404,7 +413,7 @@ def retire(docker, report, root, caddy, caddyfile, drain_timeout=30.0, clock=tim
     return round(drained, 2)
 
 
-def restore(docker, project, report, root, caddy, caddyfile):
+def restore(docker: str, project: str, report: Mapping[str, Any], root: str, caddy: str, caddyfile: str) -> list[str]:
     """The gate or the soak failed: Caddy goes back to the standby containers at once, then the new
     container is removed. Returns the addresses routed to again; raises CutoverError when no
     standby container still runs (the caller then cuts over to the old release the long way)."""
