@@ -9,6 +9,8 @@ Keys are written in sorted order under a one-line header comment, so the same
 input always gives byte-identical content.
 """
 
+from __future__ import annotations
+
 import errno
 import grp
 import os
@@ -16,8 +18,8 @@ import pwd
 import re
 import stat
 from dataclasses import dataclass, field
-from collections.abc import Mapping
-from typing import List, Optional, Tuple
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, List, Optional, Tuple
 
 from ansible_collections.berth.compose.plugins.module_utils.atomic_file import atomic_write
 
@@ -38,12 +40,12 @@ class EnvFileError(Exception):
 
 # --------------------------------------------------------------------------- keys and values
 
-def is_valid_key(key):
+def is_valid_key(key: object) -> bool:
     """True when ``key`` is a portable environment variable name."""
     return isinstance(key, str) and bool(_KEY_RE.fullmatch(key))
 
 
-def to_env_string(value):
+def to_env_string(value: object) -> str:
     """The string an env file holds for one YAML value.
 
     Booleans become ``true``/``false`` (what YAML wrote, not Python's ``True``),
@@ -61,7 +63,7 @@ def to_env_string(value):
     raise TypeError(type(value).__name__)
 
 
-def normalize_values(values):
+def normalize_values(values: object) -> dict[str, str]:
     """Validate keys and stringify values; raise EnvFileError naming bad keys only."""
     if not isinstance(values, Mapping):
         raise EnvFileError("values must be a mapping of KEY: value")
@@ -69,9 +71,9 @@ def normalize_values(values):
     if bad_keys:
         raise EnvFileError(
             "Invalid env variable names (must match [A-Za-z_][A-Za-z0-9_]*): %s" % ", ".join(bad_keys))
-    result = {}
-    bad_types = []
-    bad_chars = []
+    result: dict[str, str] = {}
+    bad_types: list[str] = []
+    bad_chars: list[str] = []
     for key in sorted(values):
         try:
             text = to_env_string(values[key])
@@ -91,9 +93,9 @@ def normalize_values(values):
     return result
 
 
-def missing_required(values, required_keys):
+def missing_required(values: Mapping[str, Any], required_keys: Iterable[str] | None) -> list[str]:
     """Sorted required keys that are absent, null, or empty/whitespace-only in ``values``."""
-    missing = set()
+    missing: set[str] = set()
     for key in required_keys or ():
         if key not in values:
             missing.add(key)
@@ -109,7 +111,7 @@ def missing_required(values, required_keys):
 
 # --------------------------------------------------------------------------- render / parse
 
-def quote_value(value):
+def quote_value(value: str) -> str:
     """Encode one value for a Compose env file (see the module docstring)."""
     if value == "":
         return ""
@@ -123,7 +125,7 @@ def quote_value(value):
     return '"%s"' % escaped
 
 
-def render(values):
+def render(values: Mapping[str, str]) -> str:
     """The whole file for already normalized ``values``: header, then sorted KEY=VALUE lines."""
     lines = [HEADER]
     for key in sorted(values):
@@ -131,9 +133,9 @@ def render(values):
     return "".join(lines)
 
 
-def _read_double_quoted(text, pos):
+def _read_double_quoted(text: str, pos: int) -> tuple[str, int]:
     """Decode a double-quoted value starting after the opening quote; return (value, end)."""
-    out = []
+    out: list[str] = []
     i = pos
     while i < len(text):
         ch = text[i]
@@ -156,9 +158,9 @@ def _read_double_quoted(text, pos):
     raise ValueError("unterminated double quote")
 
 
-def _read_single_quoted(text, pos):
+def _read_single_quoted(text: str, pos: int) -> tuple[str, int]:
     """Decode a single-quoted (literal) value; only an escaped quote is special."""
-    out = []
+    out: list[str] = []
     i = pos
     while i < len(text):
         ch = text[i]
@@ -173,7 +175,7 @@ def _read_single_quoted(text, pos):
     raise ValueError("unterminated single quote")
 
 
-def parse(text):
+def parse(text: str) -> dict[str, str]:
     """Read an env file into ``{key: value}`` the way Compose would, without interpolation.
 
     Lenient on purpose: it only serves to tell which keys an existing file
@@ -224,11 +226,11 @@ class KeyChanges:
     removed: List[str] = field(default_factory=list)
 
     @property
-    def changed_keys(self):
+    def changed_keys(self) -> list[str]:
         return sorted(set(self.added) | set(self.updated) | set(self.removed))
 
 
-def compare(old, new):
+def compare(old: Mapping[str, str], new: Mapping[str, str]) -> KeyChanges:
     """Key-level difference between two ``{key: value}`` mappings."""
     return KeyChanges(
         added=sorted(k for k in new if k not in old),
@@ -237,14 +239,15 @@ def compare(old, new):
     )
 
 
-def redacted_listing(keys, marks=None, attributes=None, note=None):
+def redacted_listing(keys: Iterable[str], marks: Mapping[str, str] | None = None,
+                     attributes: Iterable[tuple[str, str]] | None = None, note: str | None = None) -> str:
     """A diff-friendly text naming keys with every value replaced by REDACTED.
 
     ``marks`` maps a key to a suffix (``changed``) so a changed value shows as a
     changed line in a unified diff without revealing either value.
     """
     marks = marks or {}
-    lines = []
+    lines: list[str] = []
     if attributes:
         lines.append("# %s\n" % " ".join("%s=%s" % item for item in attributes))
     if note:
@@ -257,7 +260,7 @@ def redacted_listing(keys, marks=None, attributes=None, note=None):
 
 # --------------------------------------------------------------------------- files
 
-def parse_mode(mode):
+def parse_mode(mode: object) -> int:
     """An octal mode from ``"0600"``, ``"600"``, ``"0o600"`` or an int (YAML ``0600``)."""
     if mode is None:
         return DEFAULT_MODE
@@ -277,7 +280,7 @@ def parse_mode(mode):
     return value
 
 
-def check_secret_mode(mode):
+def check_secret_mode(mode: int) -> int:
     """Refuse a mode that lets every user on the host read or write the secrets (any bit for others)."""
     if mode & 0o007:
         raise EnvFileError("mode %s gives other users access to the secrets; allowed: owner and group bits only, "
@@ -285,11 +288,11 @@ def check_secret_mode(mode):
     return mode
 
 
-def format_mode(mode):
+def format_mode(mode: int) -> str:
     return "%04o" % mode
 
 
-def _resolve_id(name, lookup, kind):
+def _resolve_id(name: object, lookup: Callable[[str], int], kind: str) -> int | None:
     """Numeric id for a name or a numeric string via ``lookup``; None when ``name`` is unset."""
     if name is None or name == "":
         return None
@@ -302,24 +305,24 @@ def _resolve_id(name, lookup, kind):
         raise EnvFileError("%s %s does not exist on the host" % (kind, text))
 
 
-def resolve_uid(owner):
+def resolve_uid(owner: object) -> int | None:
     """uid for a user name or numeric id; None when ``owner`` is None."""
     return _resolve_id(owner, lambda name: pwd.getpwnam(name).pw_uid, "owner")
 
 
-def resolve_gid(group):
+def resolve_gid(group: object) -> int | None:
     """gid for a group name or numeric id; None when ``group`` is None."""
     return _resolve_id(group, lambda name: grp.getgrnam(name).gr_gid, "group")
 
 
-def user_name(uid):
+def user_name(uid: int) -> str:
     try:
         return pwd.getpwuid(uid).pw_name
     except KeyError:
         return str(uid)
 
 
-def group_name(gid):
+def group_name(gid: int) -> str:
     try:
         return grp.getgrgid(gid).gr_name
     except KeyError:
@@ -337,7 +340,7 @@ class FileState:
     gid: Optional[int] = None
 
 
-def read_state(path):
+def read_state(path: str) -> FileState:
     """Current content and attributes of ``path``; a directory or binary file is an error."""
     try:
         st = os.stat(path)
@@ -359,7 +362,7 @@ def read_state(path):
     return FileState(exists=True, content=content, mode=stat.S_IMODE(st.st_mode), uid=st.st_uid, gid=st.st_gid)
 
 
-def set_attributes(path, mode, uid=None, gid=None):
+def set_attributes(path: str, mode: int, uid: int | None = None, gid: int | None = None) -> None:
     """Bring owner, group and mode of an existing file in line (no content change)."""
     if uid is not None or gid is not None:
         os.chown(path, -1 if uid is None else uid, -1 if gid is None else gid)
@@ -383,25 +386,26 @@ class Plan:
     exists: bool = False
 
     @property
-    def changed(self):
+    def changed(self) -> bool:
         return self.write_content or bool(self.attribute_changes)
 
 
-def make_plan(path, values, state, mode, uid=None, gid=None):
+def make_plan(path: str, values: Mapping[str, str], state: FileState, mode: int, uid: int | None = None,
+              gid: int | None = None) -> Plan:
     """Compare the wanted file (``values`` normalized) with ``state`` and describe the update."""
     content = render(values)
-    old_values = parse(state.content) if state.exists else {}
+    old_values = parse(state.content) if state.exists else {}  # type: ignore[arg-type]  # exists: content is set
     changes = compare(old_values, values)
     write_content = (not state.exists) or state.content != content
 
-    attribute_changes = []
+    attribute_changes: list[tuple[str, str, str]] = []
     if state.exists:
         if state.mode != mode:
-            attribute_changes.append(("mode", format_mode(state.mode), format_mode(mode)))
+            attribute_changes.append(("mode", format_mode(state.mode), format_mode(mode)))  # type: ignore[arg-type]  # exists: mode is set
         if uid is not None and state.uid != uid:
-            attribute_changes.append(("owner", user_name(state.uid), user_name(uid)))
+            attribute_changes.append(("owner", user_name(state.uid), user_name(uid)))  # type: ignore[arg-type]  # exists: uid is set
         if gid is not None and state.gid != gid:
-            attribute_changes.append(("group", group_name(state.gid), group_name(gid)))
+            attribute_changes.append(("group", group_name(state.gid), group_name(gid)))  # type: ignore[arg-type]  # exists: gid is set
 
     before_attrs = [(name, before) for name, before, _after in attribute_changes]
     after_attrs = [(name, after) for name, _before, after in attribute_changes]
@@ -414,7 +418,7 @@ def make_plan(path, values, state, mode, uid=None, gid=None):
                 attribute_changes=attribute_changes, before_diff=before, after_diff=after, exists=state.exists)
 
 
-def apply_plan(plan, mode, uid=None, gid=None):
+def apply_plan(plan: Plan, mode: int, uid: int | None = None, gid: int | None = None) -> None:
     """Carry out ``plan``: an atomic write when content differs, else attribute fixes only."""
     if plan.write_content:
         atomic_write(plan.path, plan.content, mode, uid, gid)
@@ -422,7 +426,7 @@ def apply_plan(plan, mode, uid=None, gid=None):
         set_attributes(plan.path, mode, uid, gid)
 
 
-def keys_overlapping_values(keys, values):
+def keys_overlapping_values(keys: Iterable[str], values: Iterable[str]) -> bool:
     """True when a key name contains one of the values (Ansible will mask that name in output)."""
     texts = [v for v in values if v]
     return any(t in k for k in keys for t in texts)

@@ -7,10 +7,13 @@ Pure logic, no Docker and no Ansible: the poll loop receives ``snapshot()``,
 ``probe()``, ``logs()``, ``clock()`` and ``sleep()`` as callables, so unit
 tests drive it with recorded container states and a fake clock.
 """
+from __future__ import annotations
+
 import re
 import time
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 PASSED = "passed"
 PENDING = "pending"
@@ -56,12 +59,12 @@ class ContainerState:
     error: str = ""
 
     @classmethod
-    def from_dict(cls, data):
+    def from_dict(cls, data: Mapping[str, Any]) -> ContainerState:
         """Build from a plain dict (recorded states in tests, JSON fixtures)."""
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
         return cls(**known)
 
-    def summary(self):
+    def summary(self) -> dict[str, Any]:
         out = {"name": self.name, "status": self.status, "health": self.health,
                "exit_code": self.exit_code, "restart_count": self.restart_count}
         return out
@@ -83,7 +86,7 @@ class ProbeSpec:
     follow_redirects: bool = False
 
     @classmethod
-    def from_dict(cls, data):
+    def from_dict(cls, data: Any) -> ProbeSpec:
         """Validate and normalise a probe dict; raise ValueError with a clear message."""
         if not isinstance(data, dict):
             raise ValueError("each probe must be a dict with at least 'url', got %r" % (data,))
@@ -118,7 +121,7 @@ class ProbeSpec:
         method = (data.get("method") or "GET").upper()
         if method not in PROBE_METHODS:
             raise ValueError("probe %s: 'method' %r: allowed are %s" % (url, method, ", ".join(PROBE_METHODS)))
-        timeout = float(data.get("timeout") if data.get("timeout") is not None else 5.0)
+        timeout = float(data.get("timeout") if data.get("timeout") is not None else 5.0)  # type: ignore[arg-type]  # not None
         if timeout <= 0:
             raise ValueError("probe %s: 'timeout' must be positive" % url)
         return cls(
@@ -149,7 +152,7 @@ class ProbeResult:
     passed_after: Optional[float] = None
 
     @property
-    def passed(self):
+    def passed(self) -> bool:
         return self.state == PASSED
 
 
@@ -175,14 +178,14 @@ class GateResult:
     probes: List[ProbeResult] = field(default_factory=list)
 
     @property
-    def failed_services(self):
+    def failed_services(self) -> list[str]:
         return [v.service for v in self.services if v.state == FAILED]
 
     @property
-    def failed_probes(self):
+    def failed_probes(self) -> list[str]:
         return [p.name or p.url for p in self.probes if p.state == FAILED]
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["failed_services"] = self.failed_services
         out["failed_probes"] = self.failed_probes
@@ -190,7 +193,7 @@ class GateResult:
 
 
 class UnknownServicesError(ValueError):
-    def __init__(self, project, unknown, valid):
+    def __init__(self, project: str, unknown: Iterable[str], valid: Iterable[str]) -> None:
         self.unknown = list(unknown)
         self.valid = sorted(valid)
         super().__init__(
@@ -202,7 +205,7 @@ class UnknownServicesError(ValueError):
 READ_ONLY_METHODS = ("GET", "HEAD")
 
 
-def probe_label(spec):
+def probe_label(spec: ProbeSpec) -> str:
     """``POST enqueue`` or ``PUT http://host/path``: the method and the probe's name, else its URL without the
     query and fragment (where tokens go)."""
     url = spec.url.split("#", 1)[0].split("?", 1)[0]
@@ -212,13 +215,14 @@ def probe_label(spec):
     return "%s %s" % (spec.method, spec.name or url)
 
 
-def split_for_check_mode(specs):
+def split_for_check_mode(specs: Sequence[ProbeSpec]) -> tuple[list[ProbeSpec], list[str]]:
     """(probes check mode may send, the labels of those it must not send: every method but GET and HEAD)."""
     kept = [spec for spec in specs if spec.method in READ_ONLY_METHODS]
     return kept, [probe_label(spec) for spec in specs if spec.method not in READ_ONLY_METHODS]
 
 
-def resolve_services(project, requested, one_shot, valid):
+def resolve_services(project: str, requested: Iterable[str] | None, one_shot: Iterable[str],
+                     valid: Collection[str]) -> list[str]:
     """Services to gate: ``requested`` (all ``valid`` ones when empty) plus ``one_shot``.
 
     Keeps the operator's order, drops duplicates, and raises UnknownServicesError
@@ -231,14 +235,15 @@ def resolve_services(project, requested, one_shot, valid):
     unknown = [s for s in wanted if s not in valid]
     if unknown:
         raise UnknownServicesError(project, unknown, valid)
-    seen = []
+    seen: list[str] = []
     for name in wanted:
         if name not in seen:
             seen.append(name)
     return seen
 
 
-def check_response(spec, status, body, location=None, excerpt_chars=300):
+def check_response(spec: ProbeSpec, status: int, body: str | None, location: str | None = None,
+                   excerpt_chars: int = 300) -> ProbeResult:
     """Judge one HTTP response against a probe spec (status list, body regex)."""
     result = ProbeResult(url=spec.url, name=spec.name, status=status)
     expected = spec.status
@@ -260,7 +265,7 @@ def check_response(spec, status, body, location=None, excerpt_chars=300):
     return result
 
 
-def _excerpt(text, limit):
+def _excerpt(text: str | None, limit: int) -> str | None:
     if text is None:
         return None
     text = text.strip()
@@ -270,13 +275,14 @@ def _excerpt(text, limit):
 class _Tracker:
     """What the gate remembers between polls."""
 
-    def __init__(self):
-        self.baseline_restarts = {}  # container id -> RestartCount at first sight
-        self.running_polls = {}  # container id -> consecutive polls seen running
-        self.ready_since = {}  # service -> elapsed when it started passing
+    def __init__(self) -> None:
+        self.baseline_restarts: dict[str, int] = {}  # container id -> RestartCount at first sight
+        self.running_polls: dict[str, int] = {}  # container id -> consecutive polls seen running
+        self.ready_since: dict[str, float] = {}  # service -> elapsed when it started passing
 
 
-def _judge_container(c, one_shot, tracker, stable_for, fail_on_unhealthy):
+def _judge_container(c: ContainerState, one_shot: bool, tracker: _Tracker, stable_for: int,
+                     fail_on_unhealthy: bool) -> tuple[str, str]:
     """Return (state, reason) for one container at one poll."""
     base = tracker.baseline_restarts.setdefault(c.id, c.restart_count)
     if c.restart_count > base:
@@ -323,7 +329,8 @@ def _judge_container(c, one_shot, tracker, stable_for, fail_on_unhealthy):
     return PENDING, "container %s running for %d/%d poll(s), no healthcheck" % (c.name, polls, stable_for)
 
 
-def evaluate_service(service, containers, one_shot, tracker, stable_for, fail_on_unhealthy, elapsed):
+def evaluate_service(service: str, containers: Sequence[ContainerState], one_shot: bool, tracker: _Tracker,
+                     stable_for: int, fail_on_unhealthy: bool, elapsed: float) -> ServiceVerdict:
     """Verdict for one service at one poll, from all its containers."""
     verdict = ServiceVerdict(service=service, one_shot=one_shot,
                              containers=[c.summary() for c in containers])
@@ -348,9 +355,12 @@ def evaluate_service(service, containers, one_shot, tracker, stable_for, fail_on
     return verdict
 
 
-def run_gate(snapshot, services, one_shot=(), probes=(), probe=None, logs=None,
-             timeout=120.0, interval=2.0, stable_for=3, log_lines=50,
-             fail_on_unhealthy=True, clock=time.monotonic, sleep=time.sleep):
+def run_gate(snapshot: Callable[[], Iterable[ContainerState]], services: Sequence[str], one_shot: Iterable[str] = (),
+             probes: Iterable[Any] = (), probe: Callable[[ProbeSpec], ProbeResult] | None = None,
+             logs: Callable[[str, int], Iterable[str]] | None = None,
+             timeout: float = 120.0, interval: float = 2.0, stable_for: int = 3, log_lines: int = 50,
+             fail_on_unhealthy: bool = True, clock: Callable[[], float] = time.monotonic,
+             sleep: Callable[[float], Any] = time.sleep) -> GateResult:
     """Poll until every service (and probe) passes, one fails for good, or ``timeout``.
 
     snapshot(): list of ContainerState of the project (all services; the gate filters).
@@ -369,11 +379,11 @@ def run_gate(snapshot, services, one_shot=(), probes=(), probe=None, logs=None,
     probe_state = [ProbeResult(url=s.url, name=s.name) for s in specs]
     start = clock()
     polls = 0
-    last_containers = {}
+    last_containers: dict[str, list[ContainerState]] = {}
     while True:
         polls += 1
         elapsed = clock() - start
-        by_service = {}
+        by_service: dict[str, list[ContainerState]] = {}
         for c in snapshot():
             by_service.setdefault(c.service, []).append(c)
         for name in services:
@@ -383,7 +393,8 @@ def run_gate(snapshot, services, one_shot=(), probes=(), probe=None, logs=None,
         lost = [v for v in verdicts if v.state == FAILED]
         if not lost:
             for i, spec in enumerate(specs):
-                probe_state[i] = _attempt(probe, spec, probe_state[i], elapsed)
+                # specs given: probe is not None (checked above)
+                probe_state[i] = _attempt(probe, spec, probe_state[i], elapsed)  # type: ignore[arg-type]
         done = not lost and all(v.state == PASSED for v in verdicts) and all(p.passed for p in probe_state)
         timed_out = not done and not lost and clock() - start >= timeout
         if done or lost or timed_out:
@@ -408,7 +419,8 @@ def run_gate(snapshot, services, one_shot=(), probes=(), probe=None, logs=None,
     return result
 
 
-def _attempt(probe, spec, previous, elapsed):
+def _attempt(probe: Callable[[ProbeSpec], ProbeResult], spec: ProbeSpec, previous: ProbeResult,
+             elapsed: float) -> ProbeResult:
     try:
         outcome = probe(spec)
     except Exception as exc:  # a probe must never crash the gate; report it instead
@@ -422,8 +434,9 @@ def _attempt(probe, spec, previous, elapsed):
                    attempts=previous.attempts + 1, passed_after=passed_after)
 
 
-def _collect_logs(logs, containers, lines):
-    out = {}
+def _collect_logs(logs: Callable[[str, int], Iterable[str]], containers: Iterable[ContainerState],
+                  lines: int) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
     for c in containers:
         try:
             out[c.name] = list(logs(c.id, lines))[-lines:]
@@ -432,17 +445,17 @@ def _collect_logs(logs, containers, lines):
     return out
 
 
-def _short(text):
+def _short(text: object) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= _MSG_REASON_MAX else text[:_MSG_REASON_MAX] + "..."
 
 
-def gate_message(result, lost_fast=False):
+def gate_message(result: GateResult, lost_fast: bool = False) -> str:
     """One line: what passed, or which services / probes failed and why."""
     if result.passed:
         ok = [v.service for v in result.services if not v.one_shot]
         done = [v.service for v in result.services if v.one_shot]
-        parts = []
+        parts: list[str] = []
         if ok:
             parts.append("%s up" % ", ".join(ok))
         if done:

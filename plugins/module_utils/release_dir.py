@@ -12,8 +12,12 @@ Its steps (preflight, prepare, run, check, cutover, upstreams, soak, prune) are 
 A step fails by raising :class:`StepFailed` with the operator's message and the result
 fields gathered so far; nothing here imports Ansible.
 """
+from __future__ import annotations
+
 import os
 import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, NoReturn
 
 from ansible_collections.berth.compose.plugins.module_utils import release_log
 from ansible_collections.berth.compose.plugins.module_utils import releases as rel
@@ -26,7 +30,7 @@ from ansible_collections.berth.compose.plugins.module_utils.engine_gate import w
 from ansible_collections.berth.compose.plugins.module_utils.exposure import exposure_warnings
 
 # The release module's options and their defaults: the deployer fills the same dict.
-DEFAULTS = dict(
+DEFAULTS: dict[str, Any] = dict(
     step=None, root=None, ref=None, commit=None, fetch=True, repo_ssh_key=None, repo_known_hosts=None,
     project=None, compose_files=["compose.yaml"], env_file=None, env_template=".env.example", env_optional=[],
     min_free_mb=0, release_log=None, buildable=[], build=[], pull=[], images_from=None, previous_images=None,
@@ -39,13 +43,13 @@ DEFAULTS = dict(
 class StepFailed(Exception):
     """A step stopped; ``msg`` is for the operator, ``extra`` joins the module's result."""
 
-    def __init__(self, msg, **extra):
+    def __init__(self, msg: str, **extra: Any) -> None:
         super().__init__(msg)
         self.msg = msg
         self.extra = extra
 
 
-def read_release_ref(directory):
+def read_release_ref(directory: str) -> str | None:
     """BERTH_REF written in a release directory's .berth/release.env, or None."""
     try:
         with open(os.path.join(directory, rel.RELEASE_ENV)) as handle:
@@ -60,8 +64,8 @@ def read_release_ref(directory):
 class ReleaseDir:
     """The releases of one app root, with the options of one run (``params``, keys of DEFAULTS)."""
 
-    def __init__(self, params, check_mode=False):
-        self.p = dict(DEFAULTS, **{k: v for k, v in params.items() if v is not None or k not in DEFAULTS})
+    def __init__(self, params: Mapping[str, Any], check_mode: bool = False) -> None:
+        self.p: dict[str, Any] = dict(DEFAULTS, **{k: v for k, v in params.items() if v is not None or k not in DEFAULTS})
         if self.p["ref"] is None and self.p["commit"]:
             self.p["ref"] = self.p["commit"]
         self.layout = rel.Layout(self.p["root"])
@@ -69,7 +73,7 @@ class ReleaseDir:
 
     # ------------------------------------------------------------ the compose project, written once
 
-    def compose(self, directory, commit, ref=None):
+    def compose(self, directory: str, commit: str, ref: str | None = None) -> ComposeProject:
         """The compose project of the release of ``commit`` run from ``directory``."""
         p = self.p
         return ComposeProject(
@@ -78,17 +82,17 @@ class ReleaseDir:
             env_file=p["env_file"], environment=release_environment(commit, ref or p["ref"]),
             docker=p["docker"])
 
-    def image_exists(self, ref):
+    def image_exists(self, ref: str) -> bool:
         return rel.run([self.p["docker"], "image", "inspect", "--format", "{{.Id}}", ref], check=False)[0] == 0
 
-    def fail(self, msg, result, **extra):
+    def fail(self, msg: str, result: Mapping[str, Any], **extra: Any) -> NoReturn:
         merged = dict(result)
         merged.update(extra)
         raise StepFailed(msg, **merged)
 
     # ------------------------------------------------------------ steps
 
-    def preflight(self, result):
+    def preflight(self, result: dict[str, Any]) -> None:
         p, layout = self.p, self.layout
         if not p["ref"]:
             self.fail("ref is required with step=preflight", result)
@@ -108,8 +112,8 @@ class ReleaseDir:
         result.update(commit=commit, short=rel.short_sha(commit), kind=kind, changed=before != after or key_changed,
                       release_dir=layout.release_dir(commit), release_exists=os.path.isdir(layout.release_dir(commit)),
                       releases=len(os.listdir(layout.releases)) if os.path.isdir(layout.releases) else 0)
-        problems = []
-        missing = []
+        problems: list[str] = []
+        missing: list[str] = []
         template = rel.git_show(layout, commit, p["env_template"]) if (
             p["env_template"] and not result.get("unfetched")) else None
         if template is not None and p["env_file"]:
@@ -137,7 +141,7 @@ class ReleaseDir:
         if problems:
             self.fail("Preflight failed, nothing changed: " + "; ".join(problems), result)
 
-    def _check_mode_resolve(self, result):
+    def _check_mode_resolve(self, result: dict[str, Any]) -> tuple[Any, Any, bool, str, str]:
         """Check mode: what the remote names now, read with `git ls-remote` (the deploy key in a temporary
         directory); the clone and the app root are left as they are."""
         p, layout = self.p, self.layout
@@ -157,7 +161,7 @@ class ReleaseDir:
                 result["notes"].append(moved)
         return remote, kind, False, "", "fetch" if result.get("unfetched") else ""
 
-    def prepare(self, result):
+    def prepare(self, result: dict[str, Any]) -> None:
         p, layout = self.p, self.layout
         commit = p["commit"]
         directory = layout.release_dir(commit)
@@ -186,7 +190,7 @@ class ReleaseDir:
                 changed = True
         result["changed"] = result.get("changed", False) or changed
 
-    def run(self, result, commands=None):
+    def run(self, result: dict[str, Any], commands: Iterable[Mapping[str, Any]] | None = None) -> None:
         """Run ``commands`` (one-shots in the new release, or exec in the running one); stop at the first failure."""
         p, layout = self.p, self.layout
         commit = p["commit"]
@@ -213,13 +217,14 @@ class ReleaseDir:
                 self.fail("%s failed (exit %d in service %s); its last lines:\n%s" % (
                     command["name"], rc, command["service"], entry["output"]), result, output=entry["output"])
 
-    def guard_idle(self, service, guard):
+    def guard_idle(self, service: str, guard: Mapping[str, Any]) -> bool:
         project = self.compose(self.layout.current, self.p["commit"])
         rc = rel.run(project.argv("exec", "-T", service, *guard["command"]), env=project.process_env(),
                      check=False)[0]
         return rc == 0
 
-    def zero_downtime_model(self, directory, commit, result, services):
+    def zero_downtime_model(self, directory: str, commit: str, result: dict[str, Any],
+                            services: Sequence[str]) -> dict[str, Any]:
         """The release's compose model when zero-downtime services are asked for; fails on what blocks them."""
         problems = zd.name_problems(services)
         if problems or not services:
@@ -235,7 +240,7 @@ class ReleaseDir:
                       % (rel.short_sha(commit), "; ".join(problems)), result)
         return model
 
-    def check(self, result):
+    def check(self, result: dict[str, Any]) -> None:
         directory = self.layout.release_dir(self.p["commit"])
         result.update(commit=self.p["commit"], release_dir=directory)
         if not os.path.isdir(directory):
@@ -248,11 +253,11 @@ class ReleaseDir:
             model = model or render_config(self.compose(directory, self.p["commit"]))
             result["exposure"] = exposure_warnings(model, self.p["caddy_sites"])
 
-    def sync_upstreams(self, model, services):
+    def sync_upstreams(self, model: Mapping[str, Any], services: Iterable[str]) -> tuple[dict[str, list[str]], bool]:
         """Point the snippets of services at their running containers; ({service: addresses}, changed)."""
         p = self.p
         changed = False
-        routes = {}
+        routes: dict[str, list[str]] = {}
         for service in services:
             port = zd.upstream_port((model.get("services") or {}).get(service) or {})
             if port is None:
@@ -265,13 +270,13 @@ class ReleaseDir:
             changed |= moved
         return routes, changed
 
-    def with_snippet(self, services):
+    def with_snippet(self, services: Iterable[str]) -> list[str]:
         return [s for s in services if zd.SERVICE_NAME.match(s)
                 and os.path.exists(zd.snippet_path(self.layout.root, s))]
 
-    def wait_for_guards(self, services, result):
+    def wait_for_guards(self, services: Iterable[str], result: dict[str, Any]) -> list[str]:
         """Restart guards: the services still busy after their wait (deferred); fails when one says so."""
-        deferred = []
+        deferred: list[str] = []
         if self.check_mode or self.layout.current_dir() is None:
             return deferred
         for service in services:
@@ -289,7 +294,7 @@ class ReleaseDir:
                 time.sleep(2)
         return deferred
 
-    def cutover(self, result):
+    def cutover(self, result: dict[str, Any]) -> None:
         p, layout = self.p, self.layout
         commit = p["commit"]
         services = list(p["services"])
@@ -308,9 +313,10 @@ class ReleaseDir:
         previous = layout.current_dir()
         rel.switch_current(layout, commit)
         project = self.compose(layout.current, commit)
-        done = []
+        done: list[str] = []
         for service in gapless:
-            port = zd.upstream_port(model["services"][service])
+            # zero_downtime_model failed on a service without a single port: port is an int here
+            port: int = zd.upstream_port(model["services"][service])  # type: ignore[assignment]
             try:
                 result["zero_downtime"].append(zd.cutover_service(
                     project.argv(), project.process_env(), p["docker"], p["project"], service, port, layout.root,
@@ -333,7 +339,7 @@ class ReleaseDir:
             if stale:
                 self.sync_upstreams(render_config(project), stale)
 
-    def retire(self, result):
+    def retire(self, result: dict[str, Any]) -> None:
         """After a passed soak: the old containers kept by a ``keep_old`` cutover (``reports``) go."""
         p = self.p
         result["drained_s"] = 0.0
@@ -343,7 +349,7 @@ class ReleaseDir:
                                                  drain_timeout=p["drain_timeout"])
         result["changed"] = bool(p["reports"])
 
-    def restore(self, result):
+    def restore(self, result: dict[str, Any]) -> None:
         """After a failed gate or soak: Caddy back on the old containers a ``keep_old`` cutover kept
         (``reports``); the services it could not restore are left in ``result['left']``."""
         p = self.p
@@ -359,7 +365,7 @@ class ReleaseDir:
                 result["left"].append(report["service"])
         result["changed"] = bool(result["restored"])
 
-    def upstreams(self, result):
+    def upstreams(self, result: dict[str, Any]) -> None:
         p, layout = self.p, self.layout
         extra = [s for s in self.with_snippet(p["services"]) if s not in p["zero_downtime"]]
         services = list(p["zero_downtime"]) + extra
@@ -385,7 +391,7 @@ class ReleaseDir:
         result["zero_downtime"], moved = self.sync_upstreams(model, services)
         result["changed"] = result.get("changed", False) or moved
 
-    def soak(self, result, services=None, seconds=None):
+    def soak(self, result: dict[str, Any], services: Sequence[str] | None = None, seconds: float | None = None) -> None:
         services = self.p["services"] if services is None else services
         seconds = self.p["seconds"] if seconds is None else seconds
         if self.check_mode or seconds <= 0 or not services:
@@ -400,10 +406,10 @@ class ReleaseDir:
         if problems:
             self.fail("Soak failed: " + "; ".join(problems), result)
 
-    def prune(self, result):
+    def prune(self, result: dict[str, Any]) -> None:
         p, layout = self.p, self.layout
         current = layout.current_commit()
-        found = []
+        found: list[tuple[str, float]] = []
         if os.path.isdir(layout.releases):
             for name in os.listdir(layout.releases):
                 path = os.path.join(layout.releases, name)
@@ -420,7 +426,7 @@ class ReleaseDir:
         else:
             remove = rel.prune_plan(found, p["keep"], protect)
         keep = [commit for commit, _mtime in found if commit not in remove]
-        in_use = set()
+        in_use: set[str] = set()
         if remove:
             ids = rel.run([p["docker"], "ps", "-aq", "--no-trunc"])[1].split()
             if ids:
@@ -440,7 +446,7 @@ class ReleaseDir:
 
     STEPS = ("preflight", "prepare", "check", "run", "cutover", "upstreams", "soak", "prune")
 
-    def step(self, name, result):
+    def step(self, name: str, result: dict[str, Any]) -> None:
         """Run one step by name; ReleaseError and Compose errors become StepFailed."""
         try:
             getattr(self, name)(result)
