@@ -12,10 +12,14 @@ pruning) never switches back a healthy release. The lock is held by this process
 whole run (:class:`deploy_lock.ProcessHold`): however it ends, the kernel releases it.
 The plan, the summary and the release-log record come back as data; the playbook prints them.
 """
+from __future__ import annotations
+
 import dataclasses
 import os
 import socket
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from ansible_collections.berth.compose.plugins.module_utils import deploy_lock
 from ansible_collections.berth.compose.plugins.module_utils import commands as cmd
@@ -55,7 +59,7 @@ STEP_LABELS = dict(
 class Stop(Exception):
     """The run stops at ``step`` with ``msg`` (a StepFailed or another error, as the operator reads it)."""
 
-    def __init__(self, step, msg, output="", extra=None):
+    def __init__(self, step: str, msg: str, output: str = "", extra: Mapping[str, Any] | None = None) -> None:
         super().__init__(msg)
         self.step = step
         self.msg = msg
@@ -63,9 +67,9 @@ class Stop(Exception):
         self.extra = extra or {}
 
 
-def hook_steps(names, hooks):
+def hook_steps(names: Iterable[str], hooks: Mapping[str, Any]) -> list[dict[str, Any]]:
     """berth_hooks: name -> one step or a list of steps {service, command, mode, when} -> flat list."""
-    steps = []
+    steps: list[dict[str, Any]] = []
     for name in names:
         if name not in hooks:
             continue
@@ -81,37 +85,39 @@ def hook_steps(names, hooks):
 class Deployer:
     """One deploy or rollback of the app at ``params['root']`` (see the engine module's options)."""
 
-    def __init__(self, params, check_mode=False, gate=None, clock=time.time):
+    def __init__(self, params: Mapping[str, Any], check_mode: bool = False, gate: Gate | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         self.p = params
         self.kind = params["kind"]
         self.check_mode = check_mode
         self.clock = clock
         self.marks = Marks(clock)
         self.stage = "before"
-        self.result = dict(changed=False, kind=self.kind, plan=[], summary=[], record=None, outcome=None)
+        self.result: dict[str, Any] = dict(changed=False, kind=self.kind, plan=[], summary=[], record=None, outcome=None)
         self.release = ReleaseDir(self._release_params(), check_mode=check_mode)
         self.layout = self.release.layout
         self.gate = gate or Gate(params["project"], params["one_shot"], params["probes"], params["health_timeout"],
                                  params["log_lines"])
         self.hold = deploy_lock.ProcessHold(self.lock_path)
-        self.lock = None
-        self.from_commit = self.to_commit = None
+        self.lock: deploy_lock.Outcome | None = None
+        self.from_commit: Any = None  # str | None
+        self.to_commit: Any = None  # str | None
         self.ref = params["ref"]
-        self.pin_before = None
-        self.facts = {}
+        self.pin_before: str | None = None
+        self.facts: dict[str, Any] = {}
         # The env file's values, the registry password and the probes' secrets: hidden in every text told.
         self.redactor = Redactor.for_run(params.get("env_file"), [(params.get("registry_login") or {}).get("password")],
                                          params.get("probes"))
 
     @property
-    def lock_path(self):
+    def lock_path(self) -> str:
         return os.path.join(self.p["root"], ".berth", "deploy.lock")
 
     @property
-    def log_path(self):
+    def log_path(self) -> str:
         return os.path.join(self.p["root"], "releases.jsonl")
 
-    def _release_params(self, **extra):
+    def _release_params(self, **extra: Any) -> dict[str, Any]:
         p = self.p
         params = dict(root=p["root"], ref=p["ref"], project=p["project"], compose_files=p["compose_files"],
                       env_file=p["env_file"], env_template=p["env_template"], env_optional=p["env_optional"],
@@ -124,10 +130,10 @@ class Deployer:
 
     # ------------------------------------------------------------ running a step
 
-    def step(self, name, method, **params):
+    def step(self, name: str, method: str, **params: Any) -> dict[str, Any]:
         """Run a ReleaseDir step with ``params`` over the run's options; its result dict."""
         self.release.p.update(params)
-        result = {}
+        result: dict[str, Any] = {}
         try:
             self.release.step(method, result)
         except StepFailed as exc:
@@ -136,7 +142,7 @@ class Deployer:
 
     # ------------------------------------------------------------ the story
 
-    def run(self):
+    def run(self) -> dict[str, Any]:
         try:
             self._lock()
         except Stop as exc:
@@ -152,7 +158,7 @@ class Deployer:
             self._unlock()
         return self.redactor.result(self.result)
 
-    def _lock(self):
+    def _lock(self) -> None:
         p = self.p
         owner = "%s %s" % (self.kind, p["ref"])
         try:
@@ -166,7 +172,7 @@ class Deployer:
         self.lock = outcome
         self.result["warnings"] = list(outcome.warnings)
 
-    def _unlock(self):
+    def _unlock(self) -> None:
         if self.lock is None or self.check_mode or not self.lock.token:
             return
         try:
@@ -176,7 +182,7 @@ class Deployer:
         finally:
             self.hold.drop()
 
-    def _story(self):
+    def _story(self) -> None:
         self.marks.start()
         self._resolve_previous()
         target = self.step("preflight", "preflight", ref=self.ref, fetch=self.kind == "deploy")
@@ -200,7 +206,7 @@ class Deployer:
             return
         self._apply(plan)
 
-    def _serving(self):
+    def _serving(self) -> tuple[str | None, str | None]:
         """(directory, commit) of the release this run starts from: `current`, unless a run that never
         recorded (killed after its switch) moved it; then the release the log says serves, which passed
         its gate: the plan covers what the killed run never applied, and a switch-back goes there."""
@@ -214,7 +220,7 @@ class Deployer:
             "the release the log says serves" % (current[:12], logged[:12]))
         return (directory if os.path.isdir(directory) else None), logged
 
-    def _resolve_previous(self):
+    def _resolve_previous(self) -> None:
         records = release_log.read_log(self.log_path)[0] if os.path.exists(self.log_path) else []
         serving = release_log.current(records) or {}
         self.facts["records"] = records
@@ -231,9 +237,10 @@ class Deployer:
         self.ref = previous["serving_commit"]
         self.facts["previous_ref"] = previous.get("ref")
 
-    def _render_for(self, refs, render_config=render_config):
+    def _render_for(self, refs: Mapping[Any, Any],
+                    render_config: Callable[..., Any] = render_config) -> Callable[..., Any]:
         """Compose renderings with BERTH_REF as each release was deployed (one meaning everywhere)."""
-        def render(project, **kwargs):
+        def render(project: Any, **kwargs: Any) -> Any:
             env = dict(project.environment)
             wanted = refs.get(env.get("BERTH_COMMIT"))
             if wanted:
@@ -244,7 +251,7 @@ class Deployer:
             return rendered
         return render
 
-    def _plan(self, target, current_dir):
+    def _plan(self, target: Mapping[str, Any], current_dir: str | None) -> dict[str, Any]:
         p, deploying = self.p, self.kind == "deploy"
         deferred = list(target.get("deferred") or []) if deploying else []
         pending = release_log.pending(self.facts.get("records") or []) if deploying else []
@@ -255,7 +262,7 @@ class Deployer:
                 services = "all"
         else:
             wanted = self.from_commit != self.to_commit
-        computed = {}
+        computed: dict[str, Any] = {}
         if wanted:
             refs = {self.to_commit: self.ref}
             if self.from_commit and current_dir:
@@ -303,13 +310,13 @@ class Deployer:
             plan["work"] = self.from_commit != self.to_commit
         return plan
 
-    def _unfetched_plan(self, target):
+    def _unfetched_plan(self, target: Mapping[str, Any]) -> dict[str, Any]:
         """Check mode, the target not fetched yet: what can be said without its objects."""
         return dict(build=[], up=[], migrate=[], hooks=[], hook_steps=[], buildable=[], deferred_before=[],
                     pending_before=[], pending=[], notes=list(target.get("notes") or []), full=False,
                     full_reasons=[], summary="not planned: %s is not fetched yet" % self.to_commit[:12], work=True)
 
-    def _apply(self, plan):
+    def _apply(self, plan: dict[str, Any]) -> None:
         p = self.p
         prepared = self._prepare(plan)
         self.facts["prepared"] = prepared
@@ -342,12 +349,12 @@ class Deployer:
         if self.kind == "deploy":  # a rollback keeps every release: it may be rolled forward again
             self._prune()
 
-    def _prepare(self, plan):
+    def _prepare(self, plan: Mapping[str, Any]) -> dict[str, Any]:
         p = self.p
         pull = [s for s in plan["up"] if s not in plan["buildable"]] if self.kind == "deploy" else []
         if p["registry_login"] and pull:
             self._registry_login()
-        extra = dict(commit=self.to_commit, ref=self.ref, buildable=plan["buildable"], build=plan["build"], pull=pull)
+        extra: dict[str, Any] = dict(commit=self.to_commit, ref=self.ref, buildable=plan["buildable"], build=plan["build"], pull=pull)
         if self.kind == "rollback":
             target = self.facts["target"]
             # A rollback re-ups the images its release ran: nothing built unless pruned, nothing pulled.
@@ -355,7 +362,7 @@ class Deployer:
                          previous_images=None if target["release_exists"] else self._rollback_images(plan))
         return self.step("prepare", "prepare", **extra)
 
-    def _rollback_images(self, plan):
+    def _rollback_images(self, plan: Mapping[str, Any]) -> dict[str, Any]:
         """The images of a rollback target that has no release directory: those the log recorded for it;
         else the serving release's images of the services the two commits do not differ in. A service that
         differs runs the image built for the target's own commit (built now when missing), never the newer one."""
@@ -367,7 +374,7 @@ class Deployer:
         differ = set(plan["up"]) | set(plan["build"]) | set(plan["migrate"])
         return dict((s, image) for s, image in serving.items() if s not in differ)
 
-    def _registry_login(self):
+    def _registry_login(self) -> None:
         login = self.p["registry_login"]
         argv = [self.release.p["docker"], "login", "--username", login["username"], "--password-stdin"]
         if login.get("registry"):
@@ -378,7 +385,8 @@ class Deployer:
             # The message names the command and docker's answer, never the password (it went to stdin).
             raise Stop("prepare", "docker login to %s failed: %s" % (login.get("registry") or "the registry", exc))
 
-    def _cutover(self, commit, services, guards, pin, hooks_after, keep_old=False):
+    def _cutover(self, commit: str, services: Sequence[str], guards: Mapping[str, Any], pin: str,
+                 hooks_after: Sequence[Mapping[str, Any]], keep_old: bool = False) -> dict[str, Any]:
         """keep_old: the old containers of zero-downtime services stay, unrouted (Caddy's standby),
         until :meth:`_retire` (the gate and soak passed) or :meth:`_restore` (they failed)."""
         self.stage = "cutover"
@@ -404,12 +412,12 @@ class Deployer:
         self.marks.mark("gate")
         return cut
 
-    def _standby(self):
+    def _standby(self) -> list[dict[str, Any]]:
         """Reports of the zero-downtime services whose old containers still stand by."""
         cutovers = self.facts.get("cutovers") or [{}]
         return [r for r in cutovers[-1].get("zero_downtime") or [] if r.get("standby") is not None]
 
-    def _retire(self):
+    def _retire(self) -> None:
         """The new release stays: drain and remove the old containers kept through the soak."""
         reports = self._standby()
         if not reports or self.check_mode:
@@ -422,7 +430,7 @@ class Deployer:
         for report in reports:
             report["standby"] = None
 
-    def _restore(self, services):
+    def _restore(self, services: list[str]) -> list[str]:
         """Caddy back on the old containers kept through the soak, at once; the services left to switch back."""
         reports = self._standby()
         if not reports:
@@ -433,7 +441,8 @@ class Deployer:
         self.facts["restored"] = restored
         return [s for s in services if s not in restored]
 
-    def _record(self, outcome, serving, message=None, gate=None):
+    def _record(self, outcome: str, serving: str | None, message: str | None = None,
+                gate: Any = None) -> dict[str, Any]:
         record = record_for(self, outcome, serving, self.redactor.text(message), gate)
         if self.check_mode:
             self.result["record"] = record
@@ -444,7 +453,7 @@ class Deployer:
         self.result["summary"] = summary_lines(self, record, message)
         return record
 
-    def _prune(self):
+    def _prune(self) -> None:
         target = self.facts["target"]
         if target["releases"] + (0 if target["release_exists"] else 1) <= self.p["keep_releases"]:
             return
@@ -457,7 +466,7 @@ class Deployer:
 
     # ------------------------------------------------------------ failure
 
-    def _failed(self, stop):
+    def _failed(self, stop: Stop) -> None:
         p = self.p
         stage = self.stage
         task = STEP_LABELS.get(stop.step, stop.step)
@@ -494,7 +503,7 @@ class Deployer:
             self._record_failure(outcome, serving, "%s of %s failed at '%s': %s" % (self.kind, self.ref, task, stop.msg))
         self.result.update(failed=True, msg=failure_message(self, stage, stop.msg))
 
-    def _drop_new_services(self, services):
+    def _drop_new_services(self, services: list[str]) -> list[str]:
         """Of ``services``, those the release that served knows; the containers of the others are removed
         (a service the failed release added has nothing to go back to)."""
         model = (self.facts.get("rendered") or {}).get(self.from_commit)
@@ -508,7 +517,7 @@ class Deployer:
                     host.run(cmd.rm(container))
         return known
 
-    def _record_failure(self, outcome, serving, message, gate=None):
+    def _record_failure(self, outcome: str, serving: str | None, message: str, gate: Any = None) -> None:
         try:
             self._record(outcome, serving, message=message, gate=gate)
         except (release_log.ReleaseLogError, OSError) as exc:

@@ -25,6 +25,8 @@ Why it is built this way:
   ROTATE_BYTES, and the disk holds at most about twice that; a full history is the webhooks' job.
 """
 
+from __future__ import annotations
+
 import errno
 import fcntl
 import json
@@ -33,7 +35,8 @@ import os
 import secrets
 import stat
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from ansible_collections.berth.compose.plugins.module_utils.env_file import (
     EnvFileError,
@@ -58,46 +61,46 @@ class ReleaseLogError(Exception):
 
 # --------------------------------------------------------------------------- records
 
-def _is_str(value):
+def _is_str(value: object) -> bool:
     return isinstance(value, str)
 
 
-def _opt_str(value):
+def _opt_str(value: object) -> bool:
     return value is None or isinstance(value, str)
 
 
-def _is_number(value):
+def _is_number(value: object) -> bool:
     # NaN and infinities would be written as bare NaN/Infinity, which is not JSON.
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _opt_number(value):
+def _opt_number(value: object) -> bool:
     return value is None or _is_number(value)
 
 
-def _str_list(value):
+def _str_list(value: object) -> bool:
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
-def _name_or_mapping_list(value):
+def _name_or_mapping_list(value: object) -> bool:
     return isinstance(value, list) and all(isinstance(item, (str, Mapping)) for item in value)
 
 
-def _str_map(value):
+def _str_map(value: object) -> bool:
     return isinstance(value, Mapping) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
 
 
-def _number_map(value):
+def _number_map(value: object) -> bool:
     return isinstance(value, Mapping) and all(isinstance(k, str) and _is_number(v) for k, v in value.items())
 
 
-def _gate(value):
+def _gate(value: object) -> bool:
     if value is None or isinstance(value, str):
         return True
     return isinstance(value, Mapping) and isinstance(value.get("passed", False), bool)
 
 
-def _opt_bool(value):
+def _opt_bool(value: object) -> bool:
     return value is None or isinstance(value, bool)
 
 
@@ -129,19 +132,19 @@ FIELD_NAMES = tuple(name for name, _check, _want, _default in FIELDS)
 REQUIRED = ("kind", "outcome")
 
 
-def iso_now(now):
+def iso_now(now: float) -> str:
     """UTC ISO 8601 to the second with a Z."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
 
 
-def new_id(now, random_hex=None):
+def new_id(now: float, random_hex: str | None = None) -> str:
     """``20261123T150000.123456Z-4f3a2b``: sorts by time; the random part separates same-microsecond ids."""
     micro = int(round((now - int(now)) * 1000000)) % 1000000
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(int(now)))
     return "%s.%06dZ-%s" % (stamp, micro, random_hex or secrets.token_hex(3))
 
 
-def prepare_record(record, now=None, random_hex=None):
+def prepare_record(record: object, now: float | None = None, random_hex: str | None = None) -> dict[str, Any]:
     """A validated copy of ``record`` with defaults filled in, fields in file order.
 
     Raises ReleaseLogError naming every unknown, missing or mistyped field (never a value).
@@ -155,8 +158,8 @@ def prepare_record(record, now=None, random_hex=None):
     if missing:
         raise ReleaseLogError("record lacks required fields: %s" % ", ".join(missing))
     now = time.time() if now is None else now
-    result = {}
-    problems = []
+    result: dict[str, Any] = {}
+    problems: list[str] = []
     for name, check, want, default in FIELDS:
         value = record.get(name)
         if value is None:
@@ -176,7 +179,7 @@ def prepare_record(record, now=None, random_hex=None):
     return result
 
 
-def _to_number(value):
+def _to_number(value: Any) -> Any:
     """A number from a numeric string (templating may hand over ``"3.5"``); anything else unchanged."""
     if isinstance(value, str):
         try:
@@ -187,7 +190,7 @@ def _to_number(value):
     return value
 
 
-def _numbers_from_text(name, value):
+def _numbers_from_text(name: str, value: Any) -> Any:
     if name == "duration_s":
         return _to_number(value)
     if name == "steps" and isinstance(value, Mapping):
@@ -195,7 +198,7 @@ def _numbers_from_text(name, value):
     return value
 
 
-def _plain(value):
+def _plain(value: Any) -> Any:
     """Mappings become plain dicts (JSON-ready); everything else passes through."""
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
@@ -204,7 +207,7 @@ def _plain(value):
     return value
 
 
-def encode(record):
+def encode(record: Mapping[str, Any]) -> str:
     """The record as one line of JSON, newline included; no newline can hide inside it."""
     return json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n"
 
@@ -215,20 +218,20 @@ _QUERIED = (("id", _opt_str), ("kind", _opt_str), ("outcome", _opt_str), ("to_co
             ("serving_commit", _opt_str), ("images", lambda v: v is None or _str_map(v)), ("gate", _gate))
 
 
-def _shape_problem(data):
+def _shape_problem(data: Mapping[str, Any]) -> str | None:
     wrong = [name for name, check in _QUERIED if not check(data.get(name))]
     if wrong:
         return "not a release record (wrong type of %s)" % ", ".join(wrong)
     return None
 
 
-def parse_lines(text):
+def parse_lines(text: str) -> tuple[list[dict[str, Any]], list[tuple[int, str]]]:
     """``(records, skipped)`` from the file's text; skipped is ``[(line number, reason)]``.
 
     A blank line is ignored silently; anything else that is not a JSON object is skipped.
     """
-    records = []
-    skipped = []
+    records: list[dict[str, Any]] = []
+    skipped: list[tuple[int, str]] = []
     lines = text.split("\n")
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -251,28 +254,28 @@ def parse_lines(text):
 
 # --------------------------------------------------------------------------- files
 
-def parse_mode(mode):
+def parse_mode(mode: object) -> int:
     try:
         return _env_parse_mode(DEFAULT_MODE if mode is None else mode)
     except EnvFileError as exc:
         raise ReleaseLogError(str(exc))
 
 
-def resolve_uid(owner):
+def resolve_uid(owner: object) -> int | None:
     try:
         return _env_resolve_uid(owner)
     except EnvFileError as exc:
         raise ReleaseLogError(str(exc))
 
 
-def resolve_gid(group):
+def resolve_gid(group: object) -> int | None:
     try:
         return _env_resolve_gid(group)
     except EnvFileError as exc:
         raise ReleaseLogError(str(exc))
 
 
-def read_log(path):
+def read_log(path: str) -> tuple[list[dict[str, Any]], list[tuple[int, str]]]:
     """``(records, skipped)`` of the log at ``path`` under a shared flock; a missing file is an empty log."""
     try:
         fd = os.open(path, os.O_RDONLY)
@@ -284,7 +287,7 @@ def read_log(path):
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise ReleaseLogError("release log %s is not a regular file" % path)
         fcntl.flock(fd, fcntl.LOCK_SH)
-        chunks = []
+        chunks: list[bytes] = []
         while True:
             chunk = os.read(fd, 1 << 16)
             if not chunk:
@@ -295,7 +298,7 @@ def read_log(path):
     return parse_lines(b"".join(chunks).decode("utf-8", errors="replace"))
 
 
-def _open_locked(path, mode):
+def _open_locked(path: str, mode: int) -> int:
     """A descriptor of the log at ``path`` under an exclusive flock, re-opened when a rotation replaced the
     file while this one waited for the lock (its record would otherwise land in the moved-out file)."""
     while True:
@@ -316,13 +319,14 @@ def _open_locked(path, mode):
         os.close(fd)
 
 
-def rotation_split(records, keep_records=None, keep_releases=None):
+def rotation_split(records: Sequence[Mapping[str, Any]], keep_records: int | None = None,
+                   keep_releases: int | None = None) -> list[int]:
     """The indexes of ``records`` a rotation keeps in the live log (see the module's docstring), sorted."""
     keep_records = KEEP_RECORDS if keep_records is None else keep_records
     keep_releases = KEEP_RELEASES if keep_releases is None else keep_releases
     count = len(records)
     keep = set(range(max(0, count - keep_records), count))
-    good = []
+    good: list[str] = []
     for index in range(count - 1, -1, -1):
         record = records[index]
         if is_good(record) and record["serving_commit"] not in good:
@@ -345,18 +349,20 @@ def rotation_split(records, keep_records=None, keep_releases=None):
     return sorted(keep)
 
 
-def rotate(path, fd=None, keep_records=None, keep_releases=None):
+def rotate(path: str, fd: int | None = None, keep_records: int | None = None,
+           keep_releases: int | None = None) -> bool:
     """Move the records the live log no longer needs to ``<path>.1`` (replacing it); True when it did.
 
     Runs under the exclusive flock of ``fd`` (append_record's), or takes one. The new live file is
     written aside and renamed over the old one with its mode, owner and group, so a reader sees either
     the old file or the new one; a line that is not a record moves out with the old records."""
     own = fd is None
-    if own:
+    if fd is None:  # own
         fd = _open_locked(path, DEFAULT_MODE)
     try:
         st = os.fstat(fd)
-        chunks, offset = [], 0
+        chunks: list[bytes] = []
+        offset = 0
         while True:
             chunk = os.pread(fd, 1 << 16, offset)
             if not chunk:
@@ -364,7 +370,7 @@ def rotate(path, fd=None, keep_records=None, keep_releases=None):
             chunks.append(chunk)
             offset += len(chunk)
         lines = [line for line in b"".join(chunks).split(b"\n") if line.strip()]
-        parsed = []
+        parsed: list[dict[str, Any] | None] = []
         for line in lines:
             records, _skipped = parse_lines(line.decode("utf-8", errors="replace"))
             parsed.append(records[0] if records else None)
@@ -396,7 +402,8 @@ def rotate(path, fd=None, keep_records=None, keep_releases=None):
             os.close(fd)
 
 
-def append_record(path, line, mode=DEFAULT_MODE, uid=None, gid=None, rotate_bytes=None):
+def append_record(path: str, line: str, mode: int = DEFAULT_MODE, uid: int | None = None, gid: int | None = None,
+                  rotate_bytes: int | None = None) -> None:
     """Append ``line`` (from encode) to ``path`` as one write under an exclusive flock, then fsync.
 
     Creates the file with ``mode``; brings mode, owner and group in line on every append. Past
@@ -429,7 +436,7 @@ def append_record(path, line, mode=DEFAULT_MODE, uid=None, gid=None, rotate_byte
 
 # --------------------------------------------------------------------------- queries
 
-def commit_matches(value, wanted):
+def commit_matches(value: object, wanted: object) -> bool:
     """Same commit: equal, or one a prefix of the other of at least MIN_SHA_PREFIX characters."""
     if not value or not wanted:
         return False
@@ -441,18 +448,18 @@ def commit_matches(value, wanted):
     return shorter >= MIN_SHA_PREFIX and (value.startswith(wanted) or wanted.startswith(value))
 
 
-def gate_failed(gate):
+def gate_failed(gate: object) -> bool:
     if isinstance(gate, Mapping):
         return gate.get("passed") is False
     return isinstance(gate, str) and gate.lower() == "failed"
 
 
-def is_good(record):
+def is_good(record: Mapping[str, Any]) -> bool:
     """A release that served and passed (or skipped) its gate."""
     return record.get("outcome") == "ok" and bool(record.get("serving_commit")) and not gate_failed(record.get("gate"))
 
 
-def current(records):
+def current(records: Sequence[Mapping[str, Any]]) -> Any:
     """The last record stating what serves now, or None."""
     for record in reversed(records):
         if record.get("serving_commit"):
@@ -460,7 +467,7 @@ def current(records):
     return None
 
 
-def _start_of(records, before):
+def _start_of(records: Sequence[Mapping[str, Any]], before: str) -> tuple[int, Any]:
     """Index to search backwards from (exclusive) and the commit to avoid, for last_good's ``before``.
 
     For a commit the anchor is the deploy that went to it, not a later rollback back to it, an automatic
@@ -483,7 +490,7 @@ def _start_of(records, before):
     return len(records), before
 
 
-def last_good(records, before=None):
+def last_good(records: Sequence[Mapping[str, Any]], before: str | None = None) -> Any:
     """The last good record; with ``before``, the last good one of another commit before that release."""
     if not before:
         for record in reversed(records):
@@ -497,13 +504,13 @@ def last_good(records, before=None):
     return None
 
 
-def history(records, limit=0):
+def history(records: Sequence[Mapping[str, Any]], limit: int = 0) -> list[Any]:
     """Records newest first, at most ``limit`` (0 = all)."""
     newest_first = list(reversed(records))
     return newest_first[:limit] if limit else newest_first
 
 
-def pending(records):
+def pending(records: Sequence[Mapping[str, Any]]) -> list[str]:
     """The services the serving release left out (a deploy with ``-e service=``): they still run older
     code, and the next deploy that names no service picks them up. Read from the last deploy or rollback
     record that says what serves (a reconcile or a task changes no code)."""
@@ -513,7 +520,7 @@ def pending(records):
     return []
 
 
-def images(records, commit):
+def images(records: Sequence[Mapping[str, Any]], commit: str) -> dict[str, str]:
     """Service -> image of the latest record of release ``commit`` that recorded images."""
     for record in reversed(records):
         if commit_matches(record.get("to_commit"), commit) and record.get("images"):
@@ -528,8 +535,8 @@ def images(records, commit):
 KEEP_FAILED = 2
 
 
-def _failed_attempts(records, good):
-    failed = []
+def _failed_attempts(records: Sequence[Mapping[str, Any]], good: Sequence[str]) -> list[str]:
+    failed: list[str] = []
     for record in reversed(records):
         commit = record.get("to_commit")
         if (commit and record.get("kind") in ("deploy", "rollback") and record.get("outcome") != "ok"
@@ -538,11 +545,11 @@ def _failed_attempts(records, good):
     return failed
 
 
-def retained(records, keep, keep_failed=KEEP_FAILED):
+def retained(records: Sequence[Mapping[str, Any]], keep: int, keep_failed: int = KEEP_FAILED) -> list[str]:
     """Commits retention keeps, newest first: the newest ``keep`` good releases, the current and the last
     good, and the newest ``keep_failed`` failed attempts (which never count toward ``keep``)."""
-    ordered = []
-    good = []
+    ordered: list[str] = []
+    good: list[str] = []
     for record in reversed(records):
         for name in ("serving_commit", "to_commit"):
             commit = record.get(name)
@@ -557,7 +564,8 @@ def retained(records, keep, keep_failed=KEEP_FAILED):
     return [commit for commit in ordered if commit in keep_set]
 
 
-def prune_plan(found, records, keep, protect=(), keep_failed=KEEP_FAILED):
+def prune_plan(found: Iterable[tuple[str, float]], records: Sequence[Mapping[str, Any]], keep: int, protect: Iterable[str | None] = (),
+               keep_failed: int = KEEP_FAILED) -> list[str]:
     """Release directories to remove, newest first, judged by the log: all but the good releases
     :func:`retained` keeps and ``protect``, except the newest ``keep_failed`` directories (by modification
     time) of failed attempts - recorded ones, or ones no record names (a run killed before it recorded, or
@@ -577,7 +585,8 @@ def prune_plan(found, records, keep, protect=(), keep_failed=KEEP_FAILED):
     return [commit for commit, _mtime in newest if commit not in kept]
 
 
-def run_query(records, state, before=None, commit=None, limit=0, keep=5):
+def run_query(records: Sequence[Mapping[str, Any]], state: str, before: str | None = None, commit: str | None = None, limit: int = 0,
+              keep: int = 5) -> Any:
     """Dispatch one of QUERIES by name."""
     if state == "current":
         return current(records)

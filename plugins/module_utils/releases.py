@@ -19,12 +19,16 @@ so rolling back re-ups images that still exist and builds nothing.
 Plain functions; commands (git, docker) run through :mod:`host` with argv from :mod:`commands`;
 no Ansible imports.
 """
+from __future__ import annotations
+
 import contextlib
 import json
 import os
 import re
 import shutil
 import tempfile
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from typing import Any
 
 from ansible_collections.berth.compose.plugins.module_utils import names
 from ansible_collections.berth.compose.plugins.module_utils import commands as cmd
@@ -59,19 +63,19 @@ SERVICE_LISTS = ("services", "buildable", "build", "pull", "zero_downtime", "one
 APP_NAME = names.APP_NAME
 
 
-def _relative_problem(name, value):
+def _relative_problem(name: str, value: str) -> str | None:
     if value.startswith(("/", "-")) or ".." in value.split("/") or re.search(r"[\x00-\x1f\x7f]", value):
         return "%s %r: allowed is a path relative to the release directory, without '..' and not starting with '-'" % (
             name, value)
     return None
 
 
-def option_problems(p):
+def option_problems(p: Mapping[str, Any]) -> list[str]:
     """What is wrong with the release module's options, before any git, docker or file system call.
 
     Each message names the option and what is allowed. ``p`` is the module's params (options a
     version of the module lacks are skipped)."""
-    problems = []
+    problems: list[str | None] = []
     root = p.get("root") or ""
     if not os.path.isabs(root) or ".." in root.split("/"):
         problems.append("root %r must be an absolute path without '..' (berth_app_root)" % root)
@@ -119,16 +123,17 @@ def option_problems(p):
     return [problem for problem in problems if problem]
 
 
-def short_sha(commit):
+def short_sha(commit: str) -> str:
     return commit[:SHORT]
 
 
-def image_ref(project, service, tag):
+def image_ref(project: str, service: str, tag: str) -> str:
     """The name an image built for a release carries: <project>-<service>:<tag>."""
     return "%s-%s:%s" % (project, service, tag)
 
 
-def run(argv, cwd=None, env=None, check=True, timeout=None):
+def run(argv: Iterable[Any], cwd: str | None = None, env: Mapping[str, str] | None = None, check: bool = True,
+        timeout: float | None = None) -> tuple[int, str]:
     """Run argv (never a shell) with :func:`host.run`; return (rc, combined output).
 
     Raises :class:`ReleaseError` (a :class:`host.CommandError`) when it cannot start, times out
@@ -144,7 +149,7 @@ tail = host.tail
 # ---------------------------------------------------------------- layout
 
 class Layout:
-    def __init__(self, root):
+    def __init__(self, root: str) -> None:
         self.root = root
         self.repo = os.path.join(root, "repo")
         self.releases = os.path.join(root, "releases")
@@ -152,17 +157,17 @@ class Layout:
         self.state = os.path.join(root, ".berth")
         self.pin = os.path.join(self.state, "pin")
 
-    def release_dir(self, commit):
+    def release_dir(self, commit: str) -> str:
         return os.path.join(self.releases, commit)
 
-    def current_dir(self):
+    def current_dir(self) -> str | None:
         """Absolute directory `current` points at, or None."""
         if not os.path.islink(self.current):
             return None
         target = os.readlink(self.current)
         return os.path.normpath(os.path.join(self.root, target))
 
-    def current_commit(self):
+    def current_commit(self) -> str | None:
         """Commit `current` serves: the name of the release directory it points at, or None."""
         target = self.current_dir()
         if target is None or not os.path.isdir(target):
@@ -172,7 +177,7 @@ class Layout:
         return None
 
 
-def switch_current(layout, commit):
+def switch_current(layout: Layout, commit: str) -> str | None:
     """Point `current` at releases/<commit> atomically: a new symlink renamed over the old one.
 
     Returns the previous target (absolute) or None. Readers see either the old or the new
@@ -189,7 +194,7 @@ def switch_current(layout, commit):
     return previous
 
 
-def read_pin(layout):
+def read_pin(layout: Layout) -> str:
     """The commit of the rollback pin, or '' when there is none."""
     try:
         with open(layout.pin) as handle:
@@ -198,7 +203,7 @@ def read_pin(layout):
         return ""
 
 
-def set_pin(layout, commit):
+def set_pin(layout: Layout, commit: str | None) -> bool:
     """Write the rollback pin (a commit), or remove it (empty); True when it changed."""
     if commit:
         return write_if_changed(layout.pin, commit + "\n")
@@ -210,7 +215,7 @@ def set_pin(layout, commit):
 
 # ---------------------------------------------------------------- git
 
-def ssh_environment(layout, key, known_hosts):
+def ssh_environment(layout: Layout, key: str | None, known_hosts: str | None) -> tuple[dict[str, str] | None, bool]:
     """Environment for git over SSH with a deploy key: the key (0600) and the pinned host keys
     are written under .berth/; strict host key checking, no agent, no other identity.
     Returns (env or None, changed)."""
@@ -226,7 +231,7 @@ def ssh_environment(layout, key, known_hosts):
 
 
 @contextlib.contextmanager
-def check_mode_ssh_environment(key, known_hosts):
+def check_mode_ssh_environment(key: str | None, known_hosts: str | None) -> Iterator[dict[str, str] | None]:
     """ssh_environment for check mode: the key and host keys live in a private temporary directory that
     is gone afterwards, so a check run writes nothing under the app root."""
     if not key:
@@ -240,13 +245,13 @@ def check_mode_ssh_environment(key, known_hosts):
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def remote_commit(layout, ref, env=None):
+def remote_commit(layout: Layout, ref: str, env: Mapping[str, str] | None = None) -> tuple[str | None, str | None]:
     """(commit, kind) that branch or tag ``ref`` names on origin now (`git ls-remote`: reads, never
     writes the clone), or (None, None) when the remote has no such branch or tag."""
     rc, out = run(cmd.ls_remote(layout.repo, ref), check=False, env=env)
     if rc != 0:
         raise ReleaseError("git ls-remote failed in %s: %s" % (layout.repo, tail(out, 10)), out)
-    found = {}
+    found: dict[str, str] = {}
     for line in out.splitlines():
         parts = line.split()
         if len(parts) == 2:
@@ -259,16 +264,16 @@ def remote_commit(layout, ref, env=None):
     return None, None
 
 
-def has_commit(layout, commit):
+def has_commit(layout: Layout, commit: str) -> bool:
     return run(cmd.verify_commit(layout.repo, commit), check=False)[0] == 0
 
 
-def resolve(layout, ref, fetch=True, env=None):
+def resolve(layout: Layout, ref: str, fetch: bool = True, env: Mapping[str, str] | None = None) -> tuple[str, str]:
     """Fetch, then resolve ref to (commit, kind) with kind branch|tag|commit.
 
     Branches move fast-forward only: a remote branch that was rewritten is rejected by
     the fetch (no `+` in the refspec), and deploying that branch then fails."""
-    rejected = []
+    rejected: list[str] = []
     if fetch:
         rc, out = run(cmd.fetch(layout.repo), check=False, env=env)
         if rc != 0:
@@ -287,20 +292,20 @@ def resolve(layout, ref, fetch=True, env=None):
                        % (ref, layout.repo))
 
 
-def tag_commit(layout, ref):
+def tag_commit(layout: Layout, ref: str) -> str | None:
     """The commit the clone's tag ``ref`` names now, or None (no such tag)."""
     rc, out = run(cmd.verify_commit(layout.repo, "refs/tags/%s" % ref), check=False)
     return out.strip() if rc == 0 and out.strip() else None
 
 
-def tag_moved(ref, before, after):
+def tag_moved(ref: str, before: str | None, after: str | None) -> str | None:
     """The plan's line for a tag the fetch moved, or None."""
     if before and after and before != after:
         return "%s moved: %s -> %s" % (ref, short_sha(before), short_sha(after))
     return None
 
 
-def ensure_worktree(layout, commit):
+def ensure_worktree(layout: Layout, commit: str) -> bool:
     """releases/<commit> as a detached worktree at commit; returns True when it was (re)made."""
     path = layout.release_dir(commit)
     if os.path.isdir(path):
@@ -316,7 +321,7 @@ def ensure_worktree(layout, commit):
     return True
 
 
-def remove_worktree(layout, commit):
+def remove_worktree(layout: Layout, commit: str) -> None:
     path = layout.release_dir(commit)
     run(cmd.worktree_remove(layout.repo, path), check=False)
     shutil.rmtree(path, ignore_errors=True)
@@ -325,7 +330,8 @@ def remove_worktree(layout, commit):
 
 # ---------------------------------------------------------------- image map
 
-def plan_images(project, buildable, build, tag, previous, image_exists):
+def plan_images(project: str, buildable: Iterable[str], build: Iterable[str], tag: str, previous: Mapping[str, Any],
+                image_exists: Callable[[str], bool]) -> tuple[dict[str, str], list[str], list[str]]:
     """The image every build service of a release runs, and what must be built for it.
 
     buildable: services with a build section; build: services the plan rebuilds;
@@ -333,9 +339,9 @@ def plan_images(project, buildable, build, tag, previous, image_exists):
     follows (or of the release rolled back to); image_exists: ref -> bool.
     A service not rebuilt keeps its previous image while that image exists, else the image
     tagged with this commit when it exists; otherwise it is built now. Returns (images, build, rebuilt_missing)."""
-    images = {}
+    images: dict[str, str] = {}
     build_now = set(build) & set(buildable)
-    missing = []
+    missing: list[str] = []
     for service in sorted(buildable):
         own = image_ref(project, service, tag)
         if service not in build_now:
@@ -351,7 +357,7 @@ def plan_images(project, buildable, build, tag, previous, image_exists):
     return images, sorted(build_now), missing
 
 
-def render_override(images):
+def render_override(images: Mapping[str, str]) -> str:
     """Compose override text: one `image:` per build service (JSON strings are YAML)."""
     lines = ["# Written by berth.compose: the image each build service of this release runs.",
              "# `docker compose build` tags by it and `up --no-build` runs exactly it."]
@@ -365,9 +371,9 @@ def render_override(images):
     return "\n".join(lines) + "\n"
 
 
-def parse_override(text):
+def parse_override(text: str) -> dict[str, Any]:
     """service -> image from render_override's output (no YAML library needed)."""
-    images = {}
+    images: dict[str, Any] = {}
     service = None
     for line in text.splitlines():
         stripped = line.strip()
@@ -379,11 +385,11 @@ def parse_override(text):
     return images
 
 
-def render_release_env(environment):
+def render_release_env(environment: Mapping[str, str]) -> str:
     return "".join("%s=%s\n" % (k, environment[k]) for k in sorted(environment))
 
 
-def read_images(release_dir):
+def read_images(release_dir: str) -> dict[str, Any]:
     path = os.path.join(release_dir, OVERRIDE)
     try:
         with open(path) as handle:
@@ -392,7 +398,7 @@ def read_images(release_dir):
         return {}
 
 
-def write_if_changed(path, text, mode=0o644):
+def write_if_changed(path: str, text: str, mode: int = 0o644) -> bool:
     """Write text atomically unless the file already holds it; True when written.
 
     The temp file is 0600 until it gets ``mode``, so a key never sits world-readable."""
@@ -407,7 +413,7 @@ def write_if_changed(path, text, mode=0o644):
     return True
 
 
-def ensure_env_link(release_dir, env_file):
+def ensure_env_link(release_dir: str, env_file: str) -> bool:
     """releases/<sha>/.env -> the shared env file; True when (re)made."""
     link = os.path.join(release_dir, ".env")
     if os.path.islink(link) and os.readlink(link) == env_file:
@@ -420,7 +426,7 @@ def ensure_env_link(release_dir, env_file):
 
 # ---------------------------------------------------------------- compose command
 
-def prune_plan(releases, keep, protected):
+def prune_plan(releases: Iterable[tuple[str, float]], keep: int, protected: Iterable[str | None]) -> list[str]:
     """Release commits to remove: all but the newest `keep` and the protected ones.
 
     releases: [(commit, mtime)]; protected: commits never removed (current, last good)."""
@@ -429,14 +435,15 @@ def prune_plan(releases, keep, protected):
     return [item[0] for item in ordered if item[0] not in kept]
 
 
-def prunable_images(removed_maps, kept_maps, in_use):
+def prunable_images(removed_maps: Iterable[Mapping[str, str]], kept_maps: Iterable[Mapping[str, str]],
+                    in_use: Collection[str]) -> list[str]:
     """Image refs of removed releases no kept release runs and no container uses (by ref or ID).
 
     removed_maps / kept_maps: lists of service -> image ref; in_use: refs and IDs containers use."""
-    kept = set()
+    kept: set[str] = set()
     for images in kept_maps:
         kept.update(images.values())
-    out = set()
+    out: set[str] = set()
     for images in removed_maps:
         out.update(ref for ref in images.values() if ref not in kept and ref not in in_use)
     return sorted(out)
@@ -444,11 +451,11 @@ def prunable_images(removed_maps, kept_maps, in_use):
 
 # ---------------------------------------------------------------- soak
 
-def soak_problems(before, after):
+def soak_problems(before: Mapping[str, Mapping[str, Any]], after: Mapping[str, Mapping[str, Any]]) -> list[str]:
     """Containers that restarted, exited, turned unhealthy or were replaced during the soak.
 
     before/after: container name -> dict(id, restart_count, status, health)."""
-    problems = []
+    problems: list[str] = []
     for name in sorted(before):
         first = before[name]
         last = after.get(name)
@@ -466,9 +473,9 @@ def soak_problems(before, after):
 
 # ---------------------------------------------------------------- preflight
 
-def env_keys(text):
+def env_keys(text: str) -> list[str]:
     """Keys of an env file (KEY=value lines; comments, blanks and `export ` prefixes allowed)."""
-    keys = []
+    keys: list[str] = []
     for line in text.splitlines():
         line = line.strip()
         if not line or line.startswith("#"):
@@ -481,18 +488,18 @@ def env_keys(text):
     return keys
 
 
-def missing_env_keys(template_text, env_text, optional):
+def missing_env_keys(template_text: str, env_text: str, optional: Iterable[str]) -> list[str]:
     """Template keys the env file lacks, minus the optional ones; names only, never values."""
     have = set(env_keys(env_text))
     return [key for key in env_keys(template_text) if key not in have and key not in set(optional)]
 
 
-def free_mb(path):
+def free_mb(path: str) -> int:
     stat = os.statvfs(path)
     return stat.f_bavail * stat.f_frsize // (1024 * 1024)
 
 
-def git_show(layout, commit, path):
+def git_show(layout: Layout, commit: str, path: str) -> str | None:
     """File content at commit, or None when the commit has no such file."""
     rc, out = run(cmd.show(layout.repo, commit, path), check=False)
     return out if rc == 0 else None

@@ -18,10 +18,14 @@ the gate, the units and the fingerprint stay with root, who reads the probes' CA
 files the roles manage. It never rolls forward: the target is the rollback pin, else the release
 log's current release. No Ansible imports.
 """
+from __future__ import annotations
+
 import json
 import os
 import socket
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from ansible_collections.berth.compose.plugins.module_utils import commands
 from ansible_collections.berth.compose.plugins.module_utils import deploy_lock
@@ -44,14 +48,16 @@ class Failed(Exception):
     """The step fails with ``msg`` (the result gathered so far stays)."""
 
 
-def _json_list(drift):
+def _json_list(drift: Iterable[rc.Drift]) -> list[dict[str, str]]:
     return [d.as_dict() for d in drift]
 
 
 class Reconciler:
     """The reconcile steps of one app (``params``: the module's options)."""
 
-    def __init__(self, params, check_mode=False, diff=False, clock=time.time, gate=None, as_user=in_child_as):
+    def __init__(self, params: Mapping[str, Any], check_mode: bool = False, diff: bool = False,
+                 clock: Callable[[], float] = time.time, gate: Gate | None = None,
+                 as_user: Callable[..., Any] = in_child_as) -> None:
         self.p = params
         self.check_mode = check_mode
         self.diff = diff
@@ -68,16 +74,16 @@ class Reconciler:
 
     # -------------------------------------------------------------- reading
 
-    def records(self):
+    def records(self) -> list[dict[str, Any]]:
         try:
             return release_log.read_log(self.log_path)[0]
         except (release_log.ReleaseLogError, OSError) as exc:
             raise Failed("cannot read the release log %s: %s" % (self.log_path, exc))
 
-    def pin(self):
+    def pin(self) -> str:
         return rel.read_pin(self.layout)
 
-    def target(self, records):
+    def target(self, records: Sequence[Mapping[str, Any]]) -> tuple[Any, Any, str]:
         """(commit, record, source) of the release to bring back; Failed when the pin or the log holds a
         commit that is not a full sha (they are used as path parts and git arguments, as root)."""
         pin = self.pin()
@@ -93,7 +99,7 @@ class Reconciler:
             raise Failed(problem)
         return commit, record, source
 
-    def release_repair(self, records, result):
+    def release_repair(self, records: Sequence[Mapping[str, Any]], result: dict[str, Any]) -> None:
         """Say loudly when release repair is off because the log lost what serves (result: release_repair)."""
         serving = self.layout.current_dir() or (self.layout.releases if os.path.isdir(self.layout.releases) and
                                                 os.listdir(self.layout.releases) else None)
@@ -102,24 +108,24 @@ class Reconciler:
         if problem:
             result.setdefault("warnings", []).append(problem % self.log_path)
 
-    def unit_state(self, verb, unit):
+    def unit_state(self, verb: str, unit: str) -> str:
         out = host.run([self.p["systemctl"], verb, unit], check=False, merge=False).out
         return (out.strip().splitlines()[-1:] or ["unknown"])[0]
 
-    def baseline_now(self):
+    def baseline_now(self) -> dict[str, Any]:
         spec = self.p["baseline"] or {}
         enabled = dict((unit, self.unit_state("is-enabled", unit)) for unit in spec.get("enabled") or [])
         active = dict((unit, self.unit_state("is-active", unit)) for unit in spec.get("active") or [])
         return rc.baseline_items(spec.get("files") or [], enabled, active)
 
-    def docker_active(self):
+    def docker_active(self) -> bool:
         return self.unit_state("is-active", self.p["docker_unit"]) == "active"
 
-    def release_ref(self, commit, record):
+    def release_ref(self, commit: str, record: Mapping[str, Any] | None) -> str:
         """BERTH_REF of the release: its .berth/release.env (what the boot unit reads), else the record's ref."""
         return read_release_ref(self.layout.release_dir(commit)) or (record or {}).get("ref") or commit
 
-    def release(self, commit, ref):
+    def release(self, commit: str, ref: str) -> ReleaseDir:
         """The ReleaseDir of the recorded release; a busy restart guard defers (the next round picks it up)."""
         p = self.p
         guards = dict((s, dict(g, on_busy="defer")) for s, g in (p["guards"] or {}).items())
@@ -128,14 +134,14 @@ class Reconciler:
                                caddyfile=p["caddyfile"], log_lines=p["log_lines"], release_log=self.log_path),
                           check_mode=self.check_mode)
 
-    def _compose(self, project, argv, check=True):
+    def _compose(self, project: Any, argv: Iterable[Any], check: bool = True) -> str:
         return host.run(argv, env=project.process_env(), check=check, error=rel.ReleaseError).out
 
-    def containers(self):
+    def containers(self) -> dict[str, list[dict[str, Any]]]:
         """service -> [dict(status, health, config_hash, created)] of the project (one-off runs left out)."""
         docker = self.p["docker"]
         ids = host.run(commands.ps(self.p["project"], docker=docker)).out.split()
-        out = {}
+        out: dict[str, list[dict[str, Any]]] = {}
         if not ids:
             return out
         for item in json.loads(host.run(commands.inspect(ids, docker=docker)).out):
@@ -143,12 +149,13 @@ class Reconciler:
             if labels.get(rel.LABEL_ONEOFF) == "True":
                 continue
             state = item.get("State") or {}
-            out.setdefault(labels.get(rel.LABEL_SERVICE), []).append({
+            # a container of the project (ps filters on its label) carries the service label too
+            out.setdefault(labels.get(rel.LABEL_SERVICE), []).append({  # type: ignore[arg-type]
                 "status": state.get("Status"), "health": (state.get("Health") or {}).get("Status"),
                 "config_hash": labels.get(rc.CONFIG_HASH_LABEL), "created": item.get("Created")})
         return out
 
-    def analyse(self, release, commit, ref):
+    def analyse(self, release: ReleaseDir, commit: str, ref: str) -> tuple[list[rc.Drift], list[str]]:
         """(drift, buildable) of the release's long-running services, judged against `current`."""
         project = release.compose(self.layout.current, commit, ref)
         hashes = rc.parse_config_hashes(self._compose(project, commands.config_hash(project.argv())))
@@ -174,15 +181,15 @@ class Reconciler:
                 self.p["project"], item.subject) for no_deps in (True, False))]
         return judged, buildable
 
-    def snippet_services(self):
+    def snippet_services(self) -> list[str]:
         directory = os.path.join(self.p["root"], zd.UPSTREAMS_DIR)
         names = [n[:-len(".caddy")] for n in sorted(os.listdir(directory)) if n.endswith(".caddy")] if (
             os.path.isdir(directory)) else []
         return [n for n in names if zd.SERVICE_NAME.match(n)]
 
-    def upstream_drift(self):
+    def upstream_drift(self) -> list[rc.Drift]:
         """Snippets that route to an address that is not a running container of their service."""
-        out = []
+        out: list[rc.Drift] = []
         for service in self.snippet_services():
             routed = zd.parse_snippet(zd.read_snippet(zd.snippet_path(self.p["root"], service)))
             running = [c["ip"] for c in zd.inspect_service(self.p["docker"], self.p["project"], service)
@@ -194,10 +201,10 @@ class Reconciler:
 
     # -------------------------------------------------------------- writing
 
-    def owner_paths(self):
+    def owner_paths(self) -> tuple[str, str, str]:
         return (self.log_path, self.layout.releases, self.layout.root)
 
-    def record_run(self, result, repaired, now):
+    def record_run(self, result: str, repaired: int, now: float) -> dict[str, Any]:
         state = rc.update_state(rc.read_json(self.state_path), now, result, repaired)
         if os.path.isdir(self.layout.state):
             rc.write_json(self.state_path, state, 0o644)
@@ -209,7 +216,7 @@ class Reconciler:
             atomic_write(rc.metrics_path(directory, self.p["app_name"]), text, 0o644)
         return state
 
-    def record_baseline(self):
+    def record_baseline(self) -> None:
         items = self.baseline_now()
         if self.check_mode:
             return
@@ -217,8 +224,9 @@ class Reconciler:
             raise Failed("%s is missing: provision the app root first (role berth.compose.layout)" % self.layout.state)
         rc.write_json(self.baseline_path, {"items": items, "recorded": int(self.clock())}, 0o600)
 
-    def finish(self, outcome, drift, actions, gate=None, started=None, operator=None, failure=None,
-               from_commit=None):
+    def finish(self, outcome: str, drift: Sequence[rc.Drift], actions: dict[str, Any], gate: dict[str, Any] | None = None,
+               started: float | None = None, operator: str | None = None, failure: str | None = None,
+               from_commit: str | None = None) -> dict[str, Any] | None:
         """One `kind: reconcile` record (ok or failed, when something drifted), the state file and the metrics."""
         now = self.clock()
         if self.check_mode:
@@ -241,7 +249,7 @@ class Reconciler:
 
     # -------------------------------------------------------------- steps
 
-    def check(self, result):
+    def check(self, result: dict[str, Any]) -> None:
         p = self.p
         now = self.clock()
         records = self.records()
@@ -278,11 +286,11 @@ class Reconciler:
         if not self.check_mode and (blocked or not drift):
             self.record_run("rate_limited" if blocked else "ok", 0, now)
 
-    def baseline(self, result):
+    def baseline(self, result: dict[str, Any]) -> None:
         result["changed"] = False
         self.record_baseline()
 
-    def say_no_baseline(self, result, recorded):
+    def say_no_baseline(self, result: dict[str, Any], recorded: Mapping[str, Any] | None) -> None:
         """Without a recorded baseline (provision never finished here), a warning that says so."""
         result["baseline_recorded"] = recorded is not None
         if recorded is None:
@@ -293,7 +301,7 @@ class Reconciler:
                 "reconcile re-applies the provisioning roles and records one after a good repair (or run provision "
                 "again)" % (self.baseline_path, why))
 
-    def status(self, result):
+    def status(self, result: dict[str, Any]) -> None:
         p = self.p
         records = self.records()
         self.release_repair(records, result)
@@ -301,7 +309,7 @@ class Reconciler:
         tripped, message = rc.rate_limit(records, self.clock(), p["max_failures"], p["window"])
         result.update(rate_limited=tripped, rate_limit_msg=message, last=rc.read_json(self.state_path) or {})
 
-    def finish_step(self, result):
+    def finish_step(self, result: dict[str, Any]) -> None:
         p = self.p
         record = self.finish(p["outcome"], [rc.Drift.from_dict(d) for d in p["drift"]], p["actions"], gate=p["gate"],
                              started=p["started"], operator=p["operator"], failure=p["failure"],
@@ -311,9 +319,9 @@ class Reconciler:
 
     # -------------------------------------------------------------- repair
 
-    def repair(self, result):
+    def repair(self, result: dict[str, Any]) -> None:
         p = self.p
-        actions = dict(build=[], pull=[], up=[], force=[], deferred=[], switched="", release_dir=False, upstreams=[])
+        actions: dict[str, Any] = dict(build=[], pull=[], up=[], force=[], deferred=[], switched="", release_dir=False, upstreams=[])
         result.update(actions=actions, recreated=[], drift=[])
         lock = self._lock(result)
         if lock is False:
@@ -357,11 +365,11 @@ class Reconciler:
         finally:
             self._unlock(lock, result)
 
-    def gate(self):
+    def gate(self) -> Gate:
         p = self.p
         return self._gate or Gate(p["project"], p["one_shot"], p["probes"], p["health_timeout"], p["log_lines"])
 
-    def _bring_back(self, result, actions):
+    def _bring_back(self, result: dict[str, Any], actions: dict[str, Any]) -> list[rc.Drift]:
         """The release work (as the owner of the app's files), then the app unit; the repair's drift."""
         p = self.p
         records = self.records()
@@ -370,12 +378,12 @@ class Reconciler:
         result.update(commit=commit, source=source)
         if not commit:
             return []
-        drift = []
+        drift: list[rc.Drift] = []
         if p["app_unit"] and not self.check_mode and self.unit_state("is-active", p["app_unit"]) != "active":
             drift.append(rc.Drift("unit", p["app_unit"], "is not active", "start"))
         user = None if self.check_mode else user_to_become(self.owner_paths())
 
-        def work():
+        def work() -> dict[str, Any]:
             return self.release_work(commit, record, source)
         done = self.as_user(user, work, name="the reconcile repair") if user else work()
         actions.update(done.get("actions") or {})
@@ -394,10 +402,10 @@ class Reconciler:
             result["changed"] = True
         return drift
 
-    def release_work(self, commit, record, source):
+    def release_work(self, commit: str, record: Mapping[str, Any] | None, source: str) -> dict[str, Any]:
         """Release directory, `current`, guards, build/pull/up, snippets: a JSON-able dict, never raises."""
-        out = dict(drift=[], actions={}, changed=False)
-        drift = []
+        out: dict[str, Any] = dict(drift=[], actions={}, changed=False)
+        drift: list[rc.Drift] = []
         try:
             self._release_work(commit, record, source, out, drift)
         except StepFailed as exc:
@@ -409,7 +417,8 @@ class Reconciler:
         out["drift"] = _json_list(drift)
         return out
 
-    def _release_work(self, commit, record, source, out, drift):
+    def _release_work(self, commit: str, record: Mapping[str, Any] | None, source: str, out: dict[str, Any],
+                      drift: list[rc.Drift]) -> None:
         layout, actions = self.layout, out["actions"]
         ref = self.release_ref(commit, record)
         release = self.release(commit, ref)
@@ -462,14 +471,14 @@ class Reconciler:
         snippets = release.with_snippet(sorted(set(plan["up"]) | set(d.subject for d in upstream)))
         if snippets:
             release.p.update(services=snippets, zero_downtime=[])
-            routed = {}
+            routed: dict[str, Any] = {}
             release.step("upstreams", routed)
             actions["upstreams"] = snippets
             out["changed"] |= bool(routed.get("changed"))
 
     # -------------------------------------------------------------- the lock
 
-    def _lock(self, result):
+    def _lock(self, result: dict[str, Any]) -> Any:  # the Outcome, None or False
         """The deploy lock held by this process (None: the playbook holds it, or check mode; False: skip the round)."""
         p = self.p
         if self.check_mode or p["lock_token"]:
@@ -484,11 +493,11 @@ class Reconciler:
             result.update(lock_held=True, msg="reconcile skipped this round: %s" % exc)
             self.record_run("skipped_locked", 0, self.clock())
             return False
-        outcome.hold = hold
+        outcome.hold = hold  # type: ignore[attr-defined]  # _unlock drops it
         result.setdefault("warnings", []).extend(outcome.warnings)
         return outcome
 
-    def _unlock(self, lock, result):
+    def _unlock(self, lock: Any, result: dict[str, Any]) -> None:
         if not lock:
             return
         try:
@@ -500,9 +509,9 @@ class Reconciler:
 
     STEPS = ("check", "repair", "baseline", "finish", "status")
 
-    def run(self, step):
+    def run(self, step: str) -> dict[str, Any]:
         """The result of ``step``; ``failed``/``msg`` in it when the step failed."""
-        result = dict(changed=False, current_commit=self.layout.current_commit())
+        result: dict[str, Any] = dict(changed=False, current_commit=self.layout.current_commit())
         method = self.finish_step if step == "finish" else getattr(self, step)
         try:
             method(result)
