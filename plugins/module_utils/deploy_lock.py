@@ -161,7 +161,7 @@ def new_token() -> str:
 def make_holder(owner: str, operator: str, controller: str, pid: int | str, ttl: int | str, now: float, token: str,
                 held: str | None = None) -> dict[str, Any]:
     holder: dict[str, Any] = dict(owner=owner, operator=operator, controller=controller, pid=int(pid), started=iso(now),
-                  started_epoch=round(float(now), 3), ttl=int(ttl), token=token)
+                                  started_epoch=round(float(now), 3), ttl=int(ttl), token=token)
     if held:
         holder["held"] = held
     return holder
