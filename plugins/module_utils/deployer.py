@@ -435,6 +435,8 @@ class Deployer:
 
     def _record(self, outcome, serving, message=None, gate=None):
         record = record_for(self, outcome, serving, self.redactor.text(message), gate)
+        if record.get("note"):
+            record["note"] = self.redactor.text(record["note"])
         if self.check_mode:
             self.result["record"] = record
             return record
