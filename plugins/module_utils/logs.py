@@ -66,7 +66,7 @@ def _parse_time(text):
     except ValueError:
         return None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=datetime.timezone.utc)  # docker reads a time without a zone as UTC
+        value = value.replace(tzinfo=datetime.UTC)  # docker reads a time without a zone as UTC
     return value.timestamp()
 
 

@@ -24,8 +24,8 @@ description:
     V(reconcile), V(task)), C(outcome) (V(ok), V(rolled_back), V(failed), V(hook_failed)), C(ref), C(from_commit),
     C(to_commit), C(serving_commit) (what serves after the run), C(services_built), C(services_recreated),
     C(services_deferred) (lists), C(started) (UTC ISO time), C(duration_s), C(operator), C(message) (one line, for
-    example why it failed), C(note) (the operator's C(-e note)), C(job_url) (the CI job). Missing values are null (empty lists for the C(services_*) keys); any other key of
-    O(record) is left out, so an env value or an image map never leaves the host by accident."
+    example why it failed), C(note) (the operator's C(-e note)), C(job_url) (the CI job). Missing values are null
+    (empty lists for the C(services_*) keys); any other key of O(record) is left out, so an env value or an image map never leaves the host by accident."
   - Sent from the managed host (the reconcile timer runs there too), so the webhook must be reachable from it;
     C(https_proxy)/C(http_proxy) in the host's environment are honoured. HTTPS certificates are verified against the
     host's CA store.
@@ -59,10 +59,9 @@ options:
       format:
         description:
           - V(generic) POSTs the JSON document described above.
-          - V(slack) POSTs C({"text": "<line>"}) (a Slack incoming webhook), V(discord) C({"content": "<line>"})
+          - "V(slack) POSTs C({\"text\": \"<line>\"}) (a Slack incoming webhook), V(discord) C({\"content\": \"<line>\"})
             (a Discord webhook, mentions disabled); the line reads app (environment, host), event, ref, short sha,
-            services, outcome, operator, note and the job link, for example
-            C(shop (production, vm1): deploy.ok of v1.4.2 @ 2f6e8a1 - services web - outcome ok - by alice).
+            services, outcome, operator, note and the job link."
         type: str
         choices: [generic, slack, discord]
         default: generic
