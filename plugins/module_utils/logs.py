@@ -82,7 +82,7 @@ def since_epoch(since, now):
 
 
 def journal_argv(unit, lines, since, now, journalctl="journalctl"):
-    argv = [journalctl, "--unit", unit, "--no-pager", "--output", "short-iso"]
+    argv = [journalctl, "--unit", unit, "--no-pager", "--quiet", "--output", "short-iso"]
     if lines:
         argv += ["--lines", str(lines)]
     epoch = since_epoch(since, now)

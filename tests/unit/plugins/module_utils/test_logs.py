@@ -45,10 +45,10 @@ def test_durations_and_times_become_the_journals_epoch():
 
 def test_the_journal_command_line():
     assert lg.journal_argv("caddy", 50, "10m", NOW) == [
-        "journalctl", "--unit", "caddy", "--no-pager", "--output", "short-iso", "--lines", "50",
+        "journalctl", "--unit", "caddy", "--no-pager", "--quiet", "--output", "short-iso", "--lines", "50",
         "--since", "@%d" % (NOW - 600)]
-    assert lg.journal_argv("caddy", 0, None, NOW) == ["journalctl", "--unit", "caddy", "--no-pager", "--output",
-                                                      "short-iso"]
+    assert lg.journal_argv("caddy", 0, None, NOW) == ["journalctl", "--unit", "caddy", "--no-pager", "--quiet",
+                                                      "--output", "short-iso"]
 
 
 def test_the_compose_logs_arguments():
