@@ -37,13 +37,44 @@ def process_alive(pid):
     return True
 
 
-def controller_defaults(args):
-    """Fill in controller, pid and operator from this controller where the task leaves them out."""
+# Who deploys when a CI or AWX runs the playbook: the first one set wins; the login user otherwise.
+OPERATOR_ENV = ("BERTH_OPERATOR", "GITHUB_ACTOR", "GITLAB_USER_LOGIN")
+OPERATOR_VAR = "awx_user_name"
+
+
+def ci_operator(environ=None, task_vars=None):
+    """The operator a CI or AWX names (BERTH_OPERATOR, GITHUB_ACTOR, GITLAB_USER_LOGIN, awx_user_name), or None."""
+    environ = os.environ if environ is None else environ
+    for name in OPERATOR_ENV:
+        value = (environ.get(name) or "").strip()
+        if value:
+            return value
+    value = (task_vars or {}).get(OPERATOR_VAR)
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None
+
+
+def ci_job_url(environ=None):
+    """The URL of the CI job running this (GitHub Actions' run, GitLab's CI_JOB_URL), or None."""
+    environ = os.environ if environ is None else environ
+    server, repo, run = (environ.get(n) for n in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"))
+    if server and repo and run:
+        return "%s/%s/actions/runs/%s" % (server.rstrip("/"), repo, run)
+    return environ.get("CI_JOB_URL") or None
+
+
+def controller_defaults(args, task_vars=None, environ=None):
+    """Fill in controller, pid and operator from this controller where the task leaves them out.
+
+    The operator is the CI's or AWX's identity when there is one (:func:`ci_operator`), else the login user."""
     filled = dict(args)
     if not filled.get("controller"):
         filled["controller"] = socket.gethostname()
     if not filled.get("pid"):
         filled["pid"] = os.getppid()  # workers are forked from ansible-playbook
+    if not filled.get("operator"):
+        filled["operator"] = ci_operator(environ, task_vars)
     if not filled.get("operator"):
         try:
             filled["operator"] = getpass.getuser()
@@ -83,7 +114,7 @@ class ActionModule(ActionBase):
             result.update(self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars))
             return result
 
-        args = controller_defaults(args)
+        args = controller_defaults(args, task_vars)
         if not args.get("force") and not args.get("stale_token"):
             # A free lock is the common case: one round trip, no wait.
             first = self._execute_module(module_name=MODULE, module_args=dict(args, wait=0), task_vars=task_vars)

@@ -444,6 +444,8 @@ class Deployer:
     def _record(self, outcome: str, serving: str | None, message: str | None = None,
                 gate: Any = None) -> dict[str, Any]:
         record = record_for(self, outcome, serving, self.redactor.text(message), gate)
+        if record.get("note"):
+            record["note"] = self.redactor.text(record["note"])
         if self.check_mode:
             self.result["record"] = record
             return record

@@ -102,7 +102,27 @@ def record_for(run: Any, outcome: str, serving: str | None, message: str | None 
         images=dict(prepared.get("images", {})), migrations=list(plan.get("migrate", [])),
         hooks=list(plan.get("hooks", [])), gate=gate, outcome=outcome,
         started=release_log.iso_now(run.marks.started), duration_s=run.marks.duration(), steps=run.marks.steps(),
-        operator=lock.get("operator"), pinned=run.kind == "rollback" and outcome == "ok", message=message)
+        operator=lock.get("operator"), pinned=run.kind == "rollback" and outcome == "ok", message=message,
+        note=run.p.get("note") or None, job_url=run.p.get("job_url") or None)
+
+
+NOTE_MAX = 200
+JOB_URL_MAX = 500
+
+
+def note_problems(note: object, job_url: object) -> list[str]:
+    """What is wrong with ``note`` (one line of at most NOTE_MAX characters) and ``job_url`` (one http(s) URL)."""
+    problems = []
+    if note is not None and (not isinstance(note, str) or "\n" in note or "\r" in note or len(note) > NOTE_MAX
+                             or any(ord(c) < 32 and c != "\t" for c in note)):
+        problems.append("note must be one line of at most %d characters (no line breaks or control characters)"
+                        % NOTE_MAX)
+    if job_url is not None and job_url != "" and (
+            not isinstance(job_url, str) or len(job_url) > JOB_URL_MAX
+            or not job_url.startswith(("http://", "https://")) or any(c.isspace() or ord(c) < 32 for c in job_url)):
+        problems.append("job_url must be one http:// or https:// URL of at most %d characters, without spaces"
+                        % JOB_URL_MAX)
+    return problems
 
 
 def reconcile_record(commit: str, record: dict[str, Any] | None, outcome: str, drift_text: str | None,
@@ -150,6 +170,7 @@ def summary_lines(run: Any, record: dict[str, Any], message: str | None = None) 
               "gate:       " + gate + (" (healthy after: %s)" % ready if ready and gate == "passed" else ""),
               "steps (s):  %s; total %s" % (
                   ", ".join("%s %s" % kv for kv in record["steps"].items()), record["duration_s"])]
+    lines += ["%-12s%s" % (name + ":", record[name]) for name in ("operator", "note", "job_url") if record.get(name)]
     if message:
         lines.append(message)
     return lines

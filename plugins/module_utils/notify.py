@@ -38,8 +38,12 @@ OUTCOMES = ("ok", "rolled_back", "failed", "hook_failed")
 RECORD_FIELDS = (
     "id", "kind", "outcome", "ref", "from_commit", "to_commit", "serving_commit",
     "services_built", "services_recreated", "services_deferred", "started", "duration_s",
-    "operator", "message",
+    "operator", "message", "note", "job_url",
 )
+# What a webhook gets: berth's own JSON document (generic), or one readable line in the field Slack's
+# (``text``) or Discord's (``content``) incoming webhooks read - both answer 400 to anything else.
+FORMATS = ("generic", "slack", "discord")
+TEST_EVENT = "test"
 MAX_RETRIES = 5
 MAX_TIMEOUT = 120.0
 DEFAULT_TIMEOUT = 10.0
@@ -95,6 +99,49 @@ def build_payload(record: object, app: str | None = None, host: str | None = Non
     return payload
 
 
+def test_payload(app: str | None = None, host: str | None = None, operator: str | None = None) -> dict[str, Any]:
+    """The payload of ``notify.yml -e event=test``: the generic shape, event ``test``, no run behind it."""
+    payload: dict[str, Any] = {"schema": SCHEMA, "event": TEST_EVENT, "app": app, "host": host}
+    for name in RECORD_FIELDS:
+        payload[name] = [] if name.startswith("services_") else None
+    payload.update(operator=operator, message="test message from berth.compose: this webhook is reachable")
+    return payload
+
+
+def summary_line(payload: Mapping[str, Any], environment: str | None = None) -> str:
+    """One readable line: app, environment, event, ref, short sha, services, outcome, link (and who, and why)."""
+    where = ", ".join(str(x) for x in (environment, payload.get("host")) if x)
+    head = "%s%s" % (payload.get("app") or "app", " (%s)" % where if where else "")
+    if payload.get("event") == TEST_EVENT:
+        return "%s: test - %s" % (head, payload.get("message"))
+    commit = payload.get("to_commit") or payload.get("serving_commit") or ""
+    services = payload.get("services_recreated") or payload.get("services_built") or []
+    parts = ["%s: %s of %s @ %s" % (head, payload.get("event"), payload.get("ref") or "-", commit[:7] or "-"),
+             "services %s" % (", ".join(services) or "none"), "outcome %s" % payload.get("outcome")]
+    if payload.get("operator"):
+        parts.append("by %s" % payload["operator"])
+    if payload.get("note"):
+        parts.append("note: %s" % payload["note"])
+    return " - ".join(parts)
+
+
+def _slack_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def shaped(payload: Mapping[str, Any], fmt: str = "generic", environment: str | None = None) -> Mapping[str, Any]:
+    """The body a webhook of format ``fmt`` gets for ``payload`` (:data:`FORMATS`)."""
+    if fmt == "slack":
+        line = _slack_escape(summary_line(payload, environment))
+        url = payload.get("job_url")
+        return {"text": line + (" - <%s|job>" % url.replace("|", "%7C").replace(">", "%3E") if url else "")}
+    if fmt == "discord":
+        line = summary_line(payload, environment) + (" - %s" % payload["job_url"] if payload.get("job_url") else "")
+        # Discord's limit is 2000 characters; a note cannot @mention anyone.
+        return {"content": line[:2000], "allowed_mentions": {"parse": []}}
+    return payload
+
+
 def label(webhook: object, index: int) -> str:
     """How results and warnings name a webhook: its ``name``, else ``webhook <1-based index>``."""
     name = webhook.get("name") if isinstance(webhook, Mapping) else None
@@ -131,6 +178,8 @@ def check_webhook(webhook: object) -> tuple[str | None, list[str], float, str | 
     scheme = url.split(":", 1)[0].lower()
     if scheme not in ("http", "https"):
         return None, [], DEFAULT_TIMEOUT, "url must start with http:// or https://"
+    if webhook.get("format") is not None and webhook.get("format") not in FORMATS:
+        return None, [], DEFAULT_TIMEOUT, "format must be one of %s" % ", ".join(FORMATS)
     if isinstance(events, str):
         events = [events]
     if not isinstance(events, list) or not all(isinstance(e, str) and e for e in events):
@@ -190,9 +239,10 @@ def deliver(url: str, payload: Mapping[str, Any], timeout: float, retries: int =
 
 
 def notify(webhooks: Iterable[object] | None, payload: Mapping[str, Any], retries: int = 2, delay: float = 1.0,
-           opener: Callable[..., Any] | None = None,
-           sleep: Callable[[float], Any] = time.sleep) -> tuple[list[dict[str, Any]], list[str]]:
-    """Send ``payload`` to every webhook whose ``events`` match its event.
+           opener: Callable[..., Any] | None = None, sleep: Callable[[float], Any] = time.sleep,
+           environment: str | None = None) -> tuple[list[dict[str, Any]], list[str]]:
+    """Send ``payload`` (shaped by each webhook's ``format``) to every webhook whose ``events`` match its
+    event; the test event goes to every webhook.
 
     Returns ``(results, warnings)``: one result per webhook (``name``, ``sent``, ``status``,
     ``attempts``, ``error``; never the URL) and one warning per webhook that failed or is
@@ -213,12 +263,15 @@ def notify(webhooks: Iterable[object] | None, payload: Mapping[str, Any], retrie
         if dead:
             warnings.append("%s: events %s match no event (events are <kind>.<outcome>: %s)"
                             % (name, ", ".join(dead), ", ".join(known_events())))
-        if not wants(events, payload["event"]):
+        if payload["event"] != TEST_EVENT and not wants(events, payload["event"]):
             entry["skipped"] = True
             results.append(entry)
             continue
+        # check_webhook found no problem: the entry is a mapping.
+        fmt = webhook.get("format") if isinstance(webhook, Mapping) else None
+        body = shaped(payload, fmt or "generic", environment)
         # url is None only with a problem (skipped above)
-        outcome = deliver(url, payload, timeout, retries=retries, delay=delay, opener=opener,  # type: ignore[arg-type]
+        outcome = deliver(url, body, timeout, retries=retries, delay=delay, opener=opener,  # type: ignore[arg-type]
                           sleep=sleep)
         entry.update(outcome, sent=outcome["error"] is None)
         if outcome["error"]:
@@ -229,7 +282,7 @@ def notify(webhooks: Iterable[object] | None, payload: Mapping[str, Any], retrie
 
 
 __all__ = [
-    "KINDS", "MAX_RETRIES", "NotifyError", "OUTCOMES", "RECORD_FIELDS", "SCHEMA", "build_payload",
-    "check_webhook", "dead_patterns", "deliver", "event_name", "known_events", "label", "notify", "post_once",
-    "retryable", "scrub", "wants",
+    "FORMATS", "KINDS", "MAX_RETRIES", "NotifyError", "OUTCOMES", "RECORD_FIELDS", "SCHEMA", "TEST_EVENT",
+    "build_payload", "check_webhook", "dead_patterns", "deliver", "event_name", "known_events", "label", "notify",
+    "post_once", "retryable", "scrub", "shaped", "summary_line", "test_payload", "wants",
 ]

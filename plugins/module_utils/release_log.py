@@ -127,6 +127,8 @@ FIELDS = (
     ("operator", _opt_str, "a string or null", None),
     ("pinned", _opt_bool, "a boolean or null", None),
     ("message", _opt_str, "a string or null", None),
+    ("note", _opt_str, "a string or null", None),
+    ("job_url", _opt_str, "a string or null", None),
 )
 FIELD_NAMES = tuple(name for name, _check, _want, _default in FIELDS)
 REQUIRED = ("kind", "outcome")

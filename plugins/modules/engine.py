@@ -20,6 +20,9 @@ description:
     ends.
   - Started as root, the module reads the C(ca_path) files of O(probes), then works as O(run_as).
   - Returns the plan, the summary and the release-log record as data; the playbooks print them.
+  - The record's C(operator) is O(operator); the action plugin fills it in, when not given, from the controller's
+    C(BERTH_OPERATOR), C(GITHUB_ACTOR) or C(GITLAB_USER_LOGIN) (environment), AWX's C(awx_user_name) (a variable),
+    in that order, else the login user.
   - Design and reasons are in C(docs/decisions.md) of the collection.
 options:
   kind:
@@ -147,6 +150,18 @@ options:
     description: C({registry, username, password}) to log in before pulling.
     type: dict
     default: {}
+  note:
+    description:
+      - Why this deploy or rollback runs (C(-e note=...)), kept in the record's C(note) and sent to the webhooks.
+      - One line of at most 200 characters; anything else is refused before the lock.
+    type: str
+  job_url:
+    description:
+      - The CI job that runs this, kept in the record's C(job_url) and linked in the notifications.
+      - The action plugin fills it in from the controller's environment when it is not given - GitHub Actions'
+        C($GITHUB_SERVER_URL/$GITHUB_REPOSITORY/actions/runs/$GITHUB_RUN_ID), else GitLab's C($CI_JOB_URL).
+      - One http:// or https:// URL of at most 500 characters.
+    type: str
 extends_documentation_fragment:
   - berth.compose.attributes
   - berth.compose.run.lock
@@ -176,6 +191,7 @@ EXAMPLES = r"""
     ref: previous
     project: shop
     env_file: /opt/shop/shared/.env
+    note: "v1.5.0 500s on checkout, INC-42"
 """
 
 RETURN = r"""
@@ -223,6 +239,7 @@ from ansible_collections.berth.compose.plugins.module_utils.app_settings import 
     hook_problems,
 )
 from ansible_collections.berth.compose.plugins.module_utils.deployer import Deployer
+from ansible_collections.berth.compose.plugins.module_utils.engine_record import note_problems
 from ansible_collections.berth.compose.plugins.module_utils.health_gate import PROBE_OPTIONS, ProbeSpec
 from ansible_collections.berth.compose.plugins.module_utils.redact import hide_probe_secrets
 from ansible_collections.berth.compose.plugins.module_utils.run_as import in_child_as
@@ -263,6 +280,8 @@ ARGUMENT_SPEC = dict(
     log_lines=dict(type="int", default=20),
     keep_releases=dict(type="int", default=5),
     registry_login=dict(type="dict", default={}, no_log=True),
+    note=dict(type="str"),
+    job_url=dict(type="str"),
 )
 
 
@@ -312,6 +331,7 @@ def option_problems(p):
         problems.append("health_timeout must be positive, got %s" % p["health_timeout"])
     if p["gate_soak"] < 0:
         problems.append("gate_soak must not be negative, got %s" % p["gate_soak"])
+    problems += note_problems(p["note"], p["job_url"])
     login = p["registry_login"]
     if login and not (login.get("username") and login.get("password")):
         problems.append("registry_login needs username and password")

@@ -24,8 +24,8 @@ description:
     V(reconcile), V(task)), C(outcome) (V(ok), V(rolled_back), V(failed), V(hook_failed)), C(ref), C(from_commit),
     C(to_commit), C(serving_commit) (what serves after the run), C(services_built), C(services_recreated),
     C(services_deferred) (lists), C(started) (UTC ISO time), C(duration_s), C(operator), C(message) (one line, for
-    example why it failed). Missing values are null (empty lists for the C(services_*) keys); any other key of
-    O(record) is left out, so an env value or an image map never leaves the host by accident."
+    example why it failed), C(note) (the operator's C(-e note)), C(job_url) (the CI job). Missing values are null
+    (empty lists for the C(services_*) keys); any other key of O(record) is left out, so an env value or an image map never leaves the host by accident."
   - Sent from the managed host (the reconcile timer runs there too), so the webhook must be reachable from it;
     C(https_proxy)/C(http_proxy) in the host's environment are honoured. HTTPS certificates are verified against the
     host's CA store.
@@ -56,12 +56,32 @@ options:
       name:
         description: How warnings and results name this webhook (default C(webhook <position>)).
         type: str
+      format:
+        description:
+          - V(generic) POSTs the JSON document described above.
+          - "V(slack) POSTs C({\"text\": \"<line>\"}) (a Slack incoming webhook), V(discord) C({\"content\": \"<line>\"})
+            (a Discord webhook, mentions disabled); the line reads app (environment, host), event, ref, short sha,
+            services, outcome, operator, note and the job link."
+        type: str
+        choices: [generic, slack, discord]
+        default: generic
   record:
     description:
       - The release log record of the run (what C(berth.compose.release_log) O(berth.compose.release_log#module:state=append)
         returned as C(record)); at least C(kind) and C(outcome).
+      - Required unless O(test=true).
     type: dict
-    required: true
+  test:
+    description:
+      - Send a test message (event V(test)) to every webhook, whatever its O(webhooks[].events), instead of a record.
+    type: bool
+    default: false
+  environment:
+    description: The environment named in the Slack and Discord line (C(berth_environment)), for example V(production).
+    type: str
+  operator:
+    description: Who sends the test message (O(test=true)).
+    type: str
   app:
     description: The app's name for the payload's C(app) (C(berth_app_name)).
     type: str
@@ -102,6 +122,16 @@ EXAMPLES = r"""
     record: "{{ recorded.record }}"
     app: shop
     host: "{{ inventory_hostname }}"
+
+- name: Check that the team's Slack webhook is reachable
+  berth.compose.notify:
+    webhooks:
+      - url: "{{ vault_slack_webhook_url }}"
+        format: slack
+    test: true
+    app: shop
+    environment: production
+    host: "{{ inventory_hostname }}"
 """
 
 RETURN = r"""
@@ -111,7 +141,8 @@ event:
   type: str
   sample: deploy.rolled_back
 payload:
-  description: The JSON document sent (see the description for its keys).
+  description: The JSON document of the event (see the description for its keys); a V(slack) or V(discord) webhook
+    gets its line instead.
   returned: success
   type: dict
   sample: {schema: berth.compose.notify/1, event: deploy.ok, app: shop, host: vm1, kind: deploy, outcome: ok,
@@ -165,18 +196,26 @@ def main():
                 url=dict(type="str", required=True, no_log=True),
                 events=dict(type="list", elements="str", default=["*"]),
                 timeout=dict(type="float", default=nt.DEFAULT_TIMEOUT),
-                name=dict(type="str"))),
-            record=dict(type="dict", required=True),
+                name=dict(type="str"),
+                format=dict(type="str", choices=list(nt.FORMATS), default="generic"))),
+            record=dict(type="dict"),
+            test=dict(type="bool", default=False),
+            environment=dict(type="str"),
+            operator=dict(type="str"),
             app=dict(type="str"),
             host=dict(type="str"),
             retries=dict(type="int", default=2),
             retry_delay=dict(type="float", default=1.0),
         ),
         supports_check_mode=True,
+        required_if=[("test", False, ("record",))],
     )
     p = module.params
     try:
-        payload = nt.build_payload(p["record"], app=p["app"], host=p["host"])
+        if p["test"]:
+            payload = nt.test_payload(app=p["app"], host=p["host"], operator=p["operator"])
+        else:
+            payload = nt.build_payload(p["record"], app=p["app"], host=p["host"])
     except nt.NotifyError as exc:
         module.fail_json(msg=str(exc))
     if not 0 <= p["retries"] <= nt.MAX_RETRIES:
@@ -186,10 +225,11 @@ def main():
         for index, webhook in enumerate(p["webhooks"]):
             events = nt.check_webhook(webhook)[1]
             results.append(dict(name=nt.label(webhook, index), sent=False, status=None, attempts=0, error=None,
-                                skipped=not nt.wants(events, payload["event"])))
+                                skipped=not p["test"] and not nt.wants(events, payload["event"])))
         warnings = []
     else:
-        results, warnings = nt.notify(p["webhooks"], payload, retries=p["retries"], delay=p["retry_delay"])
+        results, warnings = nt.notify(p["webhooks"], payload, retries=p["retries"], delay=p["retry_delay"],
+                                      environment=p["environment"])
     for text in warnings:
         module.warn(text)
     module.exit_json(

@@ -31,10 +31,12 @@ class Run:
         self.changed = {name: counts["changed"] for name, counts in (data or {"stats": {}})["stats"].items()}
 
 
-def run_playbook(name, *extra_args):
+def run_playbook(name, *extra_args, env=None):
+    """``env``: more environment of the controller (a CI's variables)."""
     argv = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], os.path.join(PLAYBOOKS, name + ".yml")]
     proc, data = recap.run_playbook(argv + list(extra_args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                    env=dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1"), timeout=900)
+                                    env=dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1", **(env or {})),
+                                    timeout=900)
     run = Run(proc, data)
     # The webhook URL's token never shows, whatever the playbook printed.
     assert TOKEN not in run.out

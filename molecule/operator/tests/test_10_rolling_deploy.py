@@ -3,7 +3,7 @@ from conftest import HOSTS, OPTIONAL_COLOR, commit_of, container_ids, current_co
 
 PAYLOAD_KEYS = {"schema", "event", "app", "host", "id", "kind", "outcome", "ref", "from_commit", "to_commit",
                 "serving_commit", "services_built", "services_recreated", "services_deferred", "started",
-                "duration_s", "operator", "message"}
+                "duration_s", "operator", "message", "note", "job_url"}
 
 
 def test_the_good_commit_rolled_through_both_hosts_and_each_was_told(vms):

@@ -106,3 +106,35 @@ def test_a_holder_held_by_process_is_never_judged_by_its_pid_on_the_controller()
     assert dead_holder_token(held, "ctl", alive=lambda pid: False) is None
     plain = {"failed": True, "lock": {"token": "t1", "controller": "ctl", "pid": 99999999}}
     assert dead_holder_token(plain, "ctl", alive=lambda pid: False) == "t1"
+
+
+# ------------------------------------------------------------------ issue 20.2: the CI's identity
+
+@pytest.mark.parametrize("environ, task_vars, expected", [
+    ({"BERTH_OPERATOR": "release-bot", "GITHUB_ACTOR": "octocat", "GITLAB_USER_LOGIN": "gl"}, {"awx_user_name": "awx"},
+     "release-bot"),
+    ({"GITHUB_ACTOR": "octocat", "GITLAB_USER_LOGIN": "gl"}, {"awx_user_name": "awx"}, "octocat"),
+    ({"GITLAB_USER_LOGIN": "gl"}, {"awx_user_name": "awx"}, "gl"),
+    ({"BERTH_OPERATOR": "  "}, {"awx_user_name": "awx"}, "awx"),
+    ({}, {}, None),
+])
+def test_the_operator_is_the_ci_identity_in_order(environ, task_vars, expected):
+    assert action.ci_operator(environ, task_vars) == expected
+    filled = action.controller_defaults({"path": "/x"}, task_vars, environ)
+    if expected:
+        assert filled["operator"] == expected
+    else:  # no CI: the login user, as before
+        assert filled["operator"] and filled["operator"] not in ("octocat", "gl", "awx")
+
+
+def test_an_operator_the_task_gives_wins_over_the_ci():
+    assert action.controller_defaults({"operator": "bob"}, {}, {"GITHUB_ACTOR": "octocat"})["operator"] == "bob"
+
+
+def test_the_ci_job_url_from_github_then_gitlab():
+    github = {"GITHUB_SERVER_URL": "https://github.com/", "GITHUB_REPOSITORY": "acme/shop", "GITHUB_RUN_ID": "42",
+              "CI_JOB_URL": "https://gitlab.example.com/acme/shop/-/jobs/7"}
+    assert action.ci_job_url(github) == "https://github.com/acme/shop/actions/runs/42"
+    del github["GITHUB_RUN_ID"]
+    assert action.ci_job_url(github) == "https://gitlab.example.com/acme/shop/-/jobs/7"
+    assert action.ci_job_url({}) is None

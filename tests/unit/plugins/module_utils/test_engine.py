@@ -592,3 +592,52 @@ def test_without_automatic_rollback_a_failed_gate_keeps_the_new_release_and_remo
     assert result["failed"]
     assert steps(run)[-2:] == ["cutover", "retire"]
     assert [(r["outcome"], r["serving_commit"]) for r in log_of(root)] == [("failed", B)]
+
+
+# ------------------------------------------------------------------ issue 20.2: -e note, the CI job URL
+
+def test_a_deploy_records_its_note_and_job_url_and_the_summary_names_them(tmp_path, monkeypatch):
+    run, _gate, root = story(tmp_path, monkeypatch, note="hotfix for INC-42, approved by bob",
+                             job_url="https://github.com/acme/shop/actions/runs/123", operator="octocat")
+    result = run.run()
+    assert not result.get("failed"), result
+    written = log_of(root)[-1]
+    assert (written["note"], written["job_url"]) == ("hotfix for INC-42, approved by bob",
+                                                     "https://github.com/acme/shop/actions/runs/123")
+    assert written["operator"] == "octocat"
+    assert "note:       hotfix for INC-42, approved by bob" in result["summary"]
+    assert "job_url:    https://github.com/acme/shop/actions/runs/123" in result["summary"]
+
+
+def test_a_failed_rollback_keeps_its_note_and_a_run_without_one_records_null(tmp_path, monkeypatch):
+    run, _gate, root = story(tmp_path, monkeypatch, verdicts=(False, True), note="checkout 500s, INC-7")
+    assert run.run()["failed"]
+    assert [(r["outcome"], r["note"], r["job_url"]) for r in log_of(root)] == [("rolled_back", "checkout 500s, INC-7", None)]
+    run, _gate, root = story(tmp_path / "again", monkeypatch)
+    run.run()
+    assert log_of(root)[-1]["note"] is None and log_of(root)[-1]["job_url"] is None
+
+
+def test_a_secret_of_the_env_file_in_a_note_is_redacted_from_the_log(tmp_path, monkeypatch):
+    with_env(tmp_path / "shop", "API_KEY='k3y-0123456789'\n")
+    run, _gate, root = story(tmp_path, monkeypatch, note="rotated k3y-0123456789")
+    run.run()
+    assert log_of(root)[-1]["note"] == "rotated <redacted>"
+
+
+@pytest.mark.parametrize("note, job_url, words", [
+    ("two\nlines", None, "note must be one line"),
+    ("x" * 201, None, "note must be one line of at most 200"),
+    ("bell\x07", None, "note must be"),
+    (None, "ftp://ci/job/1", "job_url must be one http"),
+    (None, "https://ci/job 1", "job_url must be"),
+])
+def test_note_and_job_url_problems_are_named(note, job_url, words):
+    from ansible_collections.berth.compose.plugins.module_utils.engine_record import note_problems
+    assert any(words in problem for problem in note_problems(note, job_url))
+
+
+def test_a_good_note_and_job_url_have_no_problem():
+    from ansible_collections.berth.compose.plugins.module_utils.engine_record import note_problems
+    assert note_problems("x" * 200, "https://gitlab.example.com/g/p/-/jobs/9") == []
+    assert note_problems(None, None) == [] and note_problems("tab\tok", "") == []

@@ -195,3 +195,70 @@ def test_one_bad_entry_does_not_stop_the_others():
     assert [r["sent"] for r in results] == [False, True]
     assert "berth_notify entry webhook 1 has no url" in warnings[0]
     assert "deploy.rollback match no event" in warnings[1]
+
+
+# ------------------------------------------------------------------ issue 20.6: slack, discord, the test event
+
+OK_RECORD = dict(RECORD, outcome="ok", serving_commit="2" * 40, ref="v1.4.2", services_recreated=["web", "api"],
+                 note="INC-42 fix", job_url="https://github.com/acme/shop/actions/runs/42")
+
+
+def test_the_readable_line_names_app_environment_event_ref_sha_services_outcome():
+    line = nt.summary_line(nt.build_payload(OK_RECORD, app="shop", host="vm1"), environment="production")
+    assert line == ("shop (production, vm1): deploy.ok of v1.4.2 @ 2222222 - services web, api - outcome ok"
+                    " - by alice - note: INC-42 fix")
+    assert "\n" not in line
+
+
+def test_slack_gets_one_text_line_with_the_job_link_and_nothing_else():
+    body = nt.shaped(nt.build_payload(OK_RECORD, app="shop", host="vm1"), "slack", "production")
+    assert set(body) == {"text"}
+    assert body["text"].startswith("shop (production, vm1): deploy.ok of v1.4.2 @ 2222222 - services web, api")
+    assert body["text"].endswith(" - <https://github.com/acme/shop/actions/runs/42|job>")
+
+
+def test_slack_text_escapes_its_control_characters():
+    body = nt.shaped(nt.build_payload(dict(OK_RECORD, note="a <b> & c", job_url=None), app="shop"), "slack")
+    assert "note: a &lt;b&gt; &amp; c" in body["text"] and "<" not in body["text"]
+
+
+def test_discord_gets_one_content_line_and_no_mentions():
+    body = nt.shaped(nt.build_payload(dict(OK_RECORD, note="@everyone look"), app="shop", host="vm1"), "discord")
+    assert set(body) == {"content", "allowed_mentions"} and body["allowed_mentions"] == {"parse": []}
+    assert body["content"].startswith("shop (vm1): deploy.ok of v1.4.2 @ 2222222")
+    assert body["content"].endswith(" - https://github.com/acme/shop/actions/runs/42") and "\n" not in body["content"]
+
+
+def test_generic_is_todays_document():
+    payload = nt.build_payload(OK_RECORD, app="shop", host="vm1")
+    assert nt.shaped(payload, "generic") is payload
+    assert payload["note"] == "INC-42 fix" and payload["job_url"].endswith("/runs/42")
+
+
+def test_an_unknown_format_is_a_named_problem():
+    assert "format must be one of generic, slack, discord" in nt.check_webhook({"url": "http://x/", "format": "teams"})[3]
+
+
+def test_each_webhook_gets_its_own_format():
+    with Receiver([200]) as receiver:
+        payload = nt.build_payload(OK_RECORD, app="shop", host="vm1")
+        results, warnings = nt.notify([{"url": receiver.url("/slack"), "format": "slack"},
+                                       {"url": receiver.url("/discord"), "format": "discord"},
+                                       {"url": receiver.url("/plain")}], payload, environment="staging")
+    assert warnings == [] and [r["sent"] for r in results] == [True, True, True]
+    bodies = {path: json.loads(body.decode("utf-8")) for path, _ctype, body in receiver.bodies}
+    assert set(bodies["/slack"]) == {"text"} and "(staging, vm1)" in bodies["/slack"]["text"]
+    assert "deploy.ok of v1.4.2" in bodies["/discord"]["content"]
+    assert bodies["/plain"] == payload
+
+
+def test_the_test_event_reaches_every_webhook_whatever_its_events():
+    with Receiver([204]) as receiver:
+        payload = nt.test_payload(app="shop", host="vm1", operator="alice")
+        results, warnings = nt.notify([{"url": receiver.url("/a"), "events": ["*.failed"], "format": "slack"},
+                                       {"url": receiver.url("/b"), "events": ["deploy.ok"]}], payload)
+    assert warnings == [] and [r["sent"] for r in results] == [True, True]
+    bodies = {path: json.loads(body.decode("utf-8")) for path, _ctype, body in receiver.bodies}
+    assert bodies["/a"] == {"text": "shop (vm1): test - test message from berth.compose: this webhook is reachable"}
+    assert bodies["/b"]["event"] == "test" and bodies["/b"]["schema"] == nt.SCHEMA
+    assert set(bodies["/b"]) == {"schema", "event", "app", "host"} | set(nt.RECORD_FIELDS)

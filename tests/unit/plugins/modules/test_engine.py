@@ -40,6 +40,10 @@ def no_commands(monkeypatch, module_exit_raises):
     # Issue 18.14: a `when` typo ran a before-hook after cutover; a string guard command was split into characters.
     ({"hooks": {"report": {"service": "api", "command": ["x"], "when": "bfore"}}}, ["berth_hooks", "'bfore'"]),
     ({"restart_guards": {"worker": {"command": "test ! -e /tmp/busy"}}}, ["berth_restart_guards", "list of strings"]),
+    # Issue 20.2: -e note is one bounded line, named in the refusal.
+    ({"note": "first line\nsecond line"}, ["Refused options", "note must be one line"]),
+    ({"note": "n" * 201}, ["note", "at most 200"]),
+    ({"job_url": "javascript:alert(1)"}, ["job_url", "http"]),
 ])
 def test_bad_input_is_refused_before_anything_runs(tmp_path, overrides, words):
     result, _warnings = run_module(module, **args(tmp_path, **overrides))

@@ -36,3 +36,27 @@ def test_check_mode_sends_nothing(module_exit_raises):
 def test_a_record_without_kind_fails(module_exit_raises):
     result, _w = run_module(module, webhooks=[], record={"outcome": "ok"})
     assert result["failed"] and "kind" in result["msg"]
+
+
+def test_a_slack_webhook_gets_its_text_line_through_the_module(module_exit_raises):
+    with Receiver([200]) as receiver:
+        result, warned = run_module(module, webhooks=[{"url": receiver.url(), "format": "slack"}], record=RECORD,
+                                    app="shop", host="vm1", environment="production")
+    assert result["delivered"] == 1 and warned == []
+    body = json.loads(receiver.bodies[0][2].decode("utf-8"))
+    assert list(body) == ["text"] and body["text"].startswith("shop (production, vm1): deploy.rolled_back of main @ 2222222")
+
+
+def test_an_unknown_format_is_refused_naming_it(module_exit_raises):
+    result, _w = run_module(module, webhooks=[{"url": "http://127.0.0.1:9/", "format": "teams"}], record=RECORD)
+    assert result["failed"] and "format" in result["msg"] and "slack" in result["msg"]
+
+
+def test_the_test_message_needs_no_record_and_goes_to_every_webhook(module_exit_raises):
+    with Receiver([204]) as receiver:
+        result, _w = run_module(module, webhooks=[{"url": receiver.url(), "events": ["*.failed"], "format": "discord"}],
+                                test=True, app="shop", host="vm1")
+    assert result["event"] == "test" and result["delivered"] == 1
+    assert "shop (vm1): test" in json.loads(receiver.bodies[0][2].decode("utf-8"))["content"]
+    result, _w = run_module(module, webhooks=[])
+    assert result["failed"] and "record" in result["msg"]
