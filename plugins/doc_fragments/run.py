@@ -25,11 +25,13 @@ options:
     type: str
 """
 
-    # The health gate after a change.
-    GATE = r"""
+    # The HTTP probes of a health gate: health_gate, and the gate of engine and reconcile.
+    PROBES = r"""
 options:
   probes:
-    description: HTTP probes of the gate (as M(berth.compose.health_gate) O(probes)).
+    description:
+      - HTTP(S) requests that must succeed, typically a health endpoint on the VM's loopback or the public
+        site through the reverse proxy.
     type: list
     elements: dict
     default: []
@@ -81,6 +83,11 @@ options:
         description: Follow redirects. When false a redirect is judged by its own 3xx status.
         type: bool
         default: false
+"""
+
+    # The health gate after a change (its probes: PROBES).
+    GATE = r"""
+options:
   health_timeout:
     description: Seconds the gate waits for health.
     type: float

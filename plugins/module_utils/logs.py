@@ -18,9 +18,8 @@ from typing import Any
 
 from ansible_collections.berth.compose.plugins.module_utils import host
 from ansible_collections.berth.compose.plugins.module_utils import names
-from ansible_collections.berth.compose.plugins.module_utils import releases as rel
 from ansible_collections.berth.compose.plugins.module_utils.compose_cli import run as compose_run
-from ansible_collections.berth.compose.plugins.module_utils.release_dir import ReleaseDir, read_release_ref
+from ansible_collections.berth.compose.plugins.module_utils.release_dir import serving_project
 
 CADDY = "caddy"
 MAX_LINES = 100000
@@ -121,14 +120,10 @@ def read_logs(p: Mapping[str, Any], clock: Callable[[], float] = time.time) -> d
         if done.rc != 0:
             raise LogsError("%s failed (exit %d): %s" % (" ".join(argv), done.rc, done.out.strip()[-500:]))
         return dict(source="journal", argv=argv, output=done.out, commit=None, ref=None)
-    layout = rel.Layout(p["root"])
-    directory, commit = layout.current_dir(), layout.current_commit()
-    if not directory or not commit:
+    serving = serving_project(p)
+    if serving is None:
         raise LogsError("No release serves yet under %s (current is missing): deploy first" % p["root"])
-    ref = read_release_ref(directory) or commit
-    release = ReleaseDir(dict(root=p["root"], project=p["project"], compose_files=p["compose_files"],
-                              env_file=p["env_file"], docker=p["docker"], commit=commit, ref=ref))
-    project = release.compose(directory, commit, ref)
+    _directory, commit, ref, project = serving
     try:
         services = compose_run(project, ["config", "--services"]).stdout.decode("utf-8", "replace").split()
     except host.CommandError as exc:

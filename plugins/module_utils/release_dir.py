@@ -452,3 +452,17 @@ class ReleaseDir:
             getattr(self, name)(result)
         except host.CommandError as exc:  # ReleaseError, ComposeCliError and CutoverError among them
             self.fail(str(exc), result, output=rel.tail(exc.output, self.p["log_lines"]))
+
+
+def serving_project(params: Mapping[str, Any]) -> tuple[str, str, str, ComposeProject] | None:
+    """The release that serves under ``params['root']`` and its compose project as that release runs it:
+    ``(directory, commit, ref, project)``, or None when nothing serves yet (``current`` is missing).
+    ``params``: root, project, compose_files, env_file, docker (what a task or logs call names)."""
+    layout = rel.Layout(params["root"])
+    directory, commit = layout.current_dir(), layout.current_commit()
+    if not directory or not commit:
+        return None
+    ref = read_release_ref(directory) or commit
+    release = ReleaseDir(dict(root=params["root"], project=params["project"], compose_files=params["compose_files"],
+                              env_file=params["env_file"], docker=params["docker"], commit=commit, ref=ref))
+    return directory, commit, ref, release.compose(directory, commit, ref)

@@ -27,7 +27,7 @@ from ansible_collections.berth.compose.plugins.module_utils import release_log
 from ansible_collections.berth.compose.plugins.module_utils import releases as rel
 from ansible_collections.berth.compose.plugins.module_utils.compose_cli import ComposeProject, run as compose_run
 from ansible_collections.berth.compose.plugins.module_utils.engine_record import task_record
-from ansible_collections.berth.compose.plugins.module_utils.release_dir import ReleaseDir, read_release_ref
+from ansible_collections.berth.compose.plugins.module_utils.release_dir import serving_project
 from ansible_collections.berth.compose.plugins.module_utils.redact import Redactor
 
 # What Compose accepts as a service name.
@@ -144,13 +144,10 @@ class Task:
             argv = command_argv(p["command"])
         except TaskError as exc:
             raise TaskError("Refusing the task, nothing ran: %s" % exc)
-        directory, commit = self.layout.current_dir(), self.layout.current_commit()
-        if not directory or not commit:
+        serving = serving_project(p)
+        if serving is None:
             raise TaskError("No release serves yet under %s (current is missing): deploy first" % p["root"])
-        ref = read_release_ref(directory) or commit
-        release = ReleaseDir(dict(root=p["root"], project=p["project"], compose_files=p["compose_files"],
-                                  env_file=p["env_file"], docker=p["docker"], commit=commit, ref=ref))
-        project = release.compose(directory, commit, ref)
+        directory, commit, ref, project = serving
         result.update(commit=commit, ref=ref, release_dir=directory, argv=argv)
         hold = deploy_lock.ProcessHold(self.lock_path)
         lock = self._lock(hold, result)

@@ -166,6 +166,7 @@ extends_documentation_fragment:
   - berth.compose.attributes
   - berth.compose.run.lock
   - berth.compose.run.gate
+  - berth.compose.run.probes
 attributes:
   check_mode:
     support: full

@@ -45,61 +45,6 @@ options:
     type: list
     elements: str
     default: []
-  probes:
-    description:
-      - HTTP(S) requests that must succeed, typically a health endpoint on the VM's loopback or the public
-        site through the reverse proxy.
-    type: list
-    elements: dict
-    default: []
-    suboptions:
-      url:
-        description:
-          - URL to request, C(http://) or C(https://).
-          - Its password and query values are hidden from every result and message; Ansible's own journal line
-            of the invocation on the host keeps the query, so put a token in O(probes[].headers) rather than in it.
-        type: str
-        required: true
-      name:
-        description: Label for the probe in results and messages; defaults to the URL.
-        type: str
-      status:
-        description: Accepted HTTP status codes. Empty means any 2xx.
-        type: list
-        elements: int
-        default: []
-      body:
-        description:
-          - Python regular expression that must be found in the response body.
-          - On a mismatch the result carries an excerpt of the body.
-        type: str
-      headers:
-        description:
-          - Request headers. A C(Host) header is also used as the TLS server name (SNI) and for
-            certificate checks, so C(https://127.0.0.1/) with C(Host=app.example.com) reaches the right
-            site of a reverse proxy like Caddy.
-          - Their values are C(no_log) (an C(Authorization) or C(Cookie) header never shows, not even at C(-vvv)).
-        type: dict
-        default: {}
-      method:
-        description: HTTP method.
-        type: str
-        default: GET
-      validate_certs:
-        description: Verify the server certificate for HTTPS.
-        type: bool
-        default: true
-      ca_path:
-        description: PEM file of CA certificates to trust for HTTPS, for example Caddy's local CA root.
-        type: path
-      timeout:
-        description: Seconds one request may take.
-        type: float
-        default: 5
-      follow_redirects:
-        description: Follow redirects. When false a redirect is judged by its own 3xx status.
-        type: bool
-        default: false
   timeout:
     description: Seconds the whole gate may take before pending services and probes count as failed.
     type: float
@@ -135,6 +80,7 @@ requirements:
 extends_documentation_fragment:
   - berth.compose.attributes
   - berth.compose.attributes.read_only
+  - berth.compose.run.probes
 notes:
   - The services of the project are those with containers plus those C(docker compose config --services)
     lists for the compose files, directory and env file recorded on the containers' labels. A declared

@@ -10,6 +10,7 @@ import secrets
 import shlex
 
 from conftest import ROOT, current_commit, deploy
+from test_90_faults import tolerant_records as records  # a line test_91 cut on purpose is skipped, as the engine does
 
 OPTIONAL_COLOR = '{"berth_env_optional": ["APP_COLOR"]}'
 RECEIVER = """
@@ -32,17 +33,6 @@ HTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
 PORT = 8098
 HOOKS = "/root/hooks-18-11.jsonl"
 ENV = ROOT + "/shared/.env"
-
-
-def records(host):
-    """The log's records; a line test_91 cut on purpose (a full disk) is skipped, as the engine does."""
-    out = []
-    for line in host.file(ROOT + "/releases.jsonl").content_string.splitlines():
-        try:
-            out.append(json.loads(line))
-        except ValueError:
-            continue
-    return out
 
 
 def test_a_failing_migration_that_prints_its_env_leaks_no_secret(host):

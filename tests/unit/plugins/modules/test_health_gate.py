@@ -174,7 +174,11 @@ def test_probe_options_reach_the_probe_with_defaults():
 
 def test_documentation_options_match_the_argument_spec():
     import yaml
+    from ansible_collections.berth.compose.plugins.doc_fragments.run import ModuleDocFragment
     doc = yaml.safe_load(health_gate.DOCUMENTATION)
+    assert "berth.compose.run.probes" in doc["extends_documentation_fragment"]
+    # As Ansible renders it: the probes option comes from the doc fragment shared with engine and reconcile.
+    doc["options"].update(yaml.safe_load(ModuleDocFragment.PROBES)["options"])
     assert set(doc["options"]) == set(health_gate.ARGUMENT_SPEC)
     assert set(doc["options"]["probes"]["suboptions"]) == set(health_gate.PROBE_SPEC)
     for name, spec in health_gate.ARGUMENT_SPEC.items():
