@@ -111,10 +111,9 @@ class Deployer:
         self.facts: dict[str, Any] = {}
         # The env file's values, the registry password and the probes' secrets: hidden in every text told.
         # The smoke steps' secret headers and bodies too.
-        self.redactor = Redactor.for_run(params.get("env_file"), [(params.get("registry_login") or {}).get("password")]
-                                         + smoke.step_secrets(list(params.get("smoke") or [])
-                                                              + list(params.get("preflight_checks") or [])),
-                                         params.get("probes"))
+        passwords: list[str | None] = [(params.get("registry_login") or {}).get("password")]
+        passwords += smoke.step_secrets(list(params.get("smoke") or []) + list(params.get("preflight_checks") or []))
+        self.redactor = Redactor.for_run(params.get("env_file"), passwords, params.get("probes"))
 
     @property
     def lock_path(self) -> str:
