@@ -236,8 +236,8 @@ def test_a_wrong_step_is_refused_naming_the_variable(value, words):
 
 def test_problems_name_each_variable():
     found = smoke.problems([{"url": "x"}], [{"service": "api"}], [{"service": "web", "pattern": "("}])
-    assert [p.split(":")[0].split("[")[0] for p in found] == ["berth_smoke", "berth_preflight_checks",
-                                                                "berth_log_expect"]
+    variables = [p.split(":")[0].split("[")[0] for p in found]
+    assert variables == ["berth_smoke", "berth_preflight_checks", "berth_log_expect"]
     assert "pattern is not a valid regular expression" in found[2]
     assert smoke.problems([], None, []) == []
 
