@@ -38,6 +38,7 @@ from ansible_collections.berth.compose.plugins.module_utils.engine_record import
 from ansible_collections.berth.compose.plugins.module_utils.release_dir import (
     ReleaseDir, StepFailed, read_release_ref)
 from ansible_collections.berth.compose.plugins.module_utils.redact import Redactor
+from ansible_collections.berth.compose.plugins.module_utils import smoke
 
 STEP_LABELS = dict(
     lock="Take the deploy lock",
@@ -53,6 +54,9 @@ STEP_LABELS = dict(
     soak="Soak - no gated container may restart, exit or turn unhealthy",
     retire="Remove the old containers the zero-downtime cutover kept through the soak",
     restore="Switch Caddy back to the old containers the zero-downtime cutover kept",
+    preflight_checks="Preflight checks - the berth_preflight_checks steps against the serving release",
+    logs="Startup logs - each recreated container of a berth_log_expect service prints its pattern",
+    smoke="Smoke - the berth_smoke steps against the new release",
 )
 
 
@@ -106,8 +110,10 @@ class Deployer:
         self.pin_before: str | None = None
         self.facts: dict[str, Any] = {}
         # The env file's values, the registry password and the probes' secrets: hidden in every text told.
-        self.redactor = Redactor.for_run(params.get("env_file"), [(params.get("registry_login") or {}).get("password")],
-                                         params.get("probes"))
+        # The smoke steps' secret headers and bodies too.
+        passwords: list[str | None] = [(params.get("registry_login") or {}).get("password")]
+        passwords += smoke.step_secrets(list(params.get("smoke") or []) + list(params.get("preflight_checks") or []))
+        self.redactor = Redactor.for_run(params.get("env_file"), passwords, params.get("probes"))
 
     @property
     def lock_path(self) -> str:
@@ -318,6 +324,7 @@ class Deployer:
 
     def _apply(self, plan: dict[str, Any]) -> None:
         p = self.p
+        self._preflight_checks()
         prepared = self._prepare(plan)
         self.facts["prepared"] = prepared
         self.marks.mark("build")
@@ -409,8 +416,80 @@ class Deployer:
         self.facts["gate"] = gated
         if not gated["passed"]:
             raise Stop("gate" if not gated.get("soak_failed") else "soak", gated["msg"])
+        if commit == self.to_commit:  # a switch-back goes to what served before: gated, not smoked
+            self._log_check(list(cut.get("recreated", [])))
+            self._smoke(commit)
         self.marks.mark("gate")
         return cut
+
+    # ------------------------------------------------------------ preflight checks, startup logs, smoke
+
+    def _command(self, step: smoke.Step, commit: str) -> tuple[int | None, str]:
+        """A command step in the release of ``commit``: exec in its running container, or a one-off run."""
+        directory = self.layout.release_dir(commit)
+        if not os.path.isdir(directory):
+            directory = self.layout.current
+        ref = self.ref if commit == self.to_commit else (read_release_ref(directory) or commit)
+        project = self.release.compose(directory, commit, ref)
+        args = (["run", "--rm", "--no-deps", "-T"] if step.kind == "run" else ["exec", "-T"]) + [step.service]
+        try:
+            done = host.run(project.argv(*(args + list(step.command))), env=project.process_env(),
+                            timeout=step.timeout, check=False)
+        except host.CommandError as exc:
+            if "did not finish" in str(exc):
+                return None, str(exc)
+            raise
+        return done.rc, done.out
+
+    def _preflight_checks(self) -> None:
+        """berth_preflight_checks against the release that serves, before anything is built."""
+        steps = smoke.parse_steps(self.p.get("preflight_checks"), "berth_preflight_checks")
+        if not steps or not self.from_commit:
+            return
+        serving = self.from_commit
+        result = smoke.run_steps(steps, lambda step: self._command(step, serving))
+        self.facts["preflight_checks"] = "passed" if result.passed else "failed"
+        if not result.passed:
+            raise Stop("preflight_checks", "nothing was built or changed -- " + smoke.failure_message(
+                "preflight check", result, self.p.get("log_lines", smoke.TAIL_LINES)),
+                output=smoke.tail((result.failed or smoke.StepResult("", False, "")).output))
+
+    def _log_check(self, recreated: list[str]) -> None:
+        """berth_log_expect: each recreated container of an expected service logs its pattern in time."""
+        expected = smoke.parse_log_expect(self.p.get("log_expect"))
+        if not expected or not any(e.service in recreated for e in expected):
+            return
+        standby = set()  # the old containers a zero-downtime cutover keeps through the soak
+        for report in self._standby():
+            standby |= set(str(c.get("id")) for c in report.get("standby") or [] if isinstance(c, dict))
+        try:
+            state = self.gate.connect()
+
+            def containers(service: str) -> list[tuple[str, str]]:
+                return [(c.name, c.id) for c in state.snapshot(self.p["project"])
+                        if c.service == service and c.id not in standby]
+            problems = smoke.wait_for_logs(expected, recreated, containers, state.logs,
+                                           show=int(self.p.get("log_lines", smoke.TAIL_LINES)))
+        except Exception as exc:  # Docker unreachable: the check cannot pass
+            problems = ["cannot read the containers' logs: %s" % exc]
+        self.facts["log_expect"] = "failed" if problems else "passed"
+        if problems:
+            raise Stop("logs", "Startup log check failed for %s" % "; ".join(problems))
+
+    def _smoke(self, commit: str) -> None:
+        """berth_smoke after the gate; skipped (and recorded so) with -e smoke=false."""
+        steps = smoke.parse_steps(self.p.get("smoke"))
+        if not steps:
+            return
+        if not self.p.get("smoke_enabled", True):
+            self.facts["smoke"] = "skipped"
+            return
+        result = smoke.run_steps(steps, lambda step: self._command(step, commit))
+        self.facts["smoke"] = "passed" if result.passed else "failed"
+        self.facts["smoke_summary"] = smoke.summary(result)
+        if not result.passed:
+            raise Stop("smoke", smoke.failure_message("smoke", result, self.p.get("log_lines", smoke.TAIL_LINES)),
+                       output=smoke.tail((result.failed or smoke.StepResult("", False, "")).output))
 
     def _standby(self) -> list[dict[str, Any]]:
         """Reports of the zero-downtime services whose old containers still stand by."""
@@ -444,6 +523,8 @@ class Deployer:
     def _record(self, outcome: str, serving: str | None, message: str | None = None,
                 gate: Any = None) -> dict[str, Any]:
         record = record_for(self, outcome, serving, self.redactor.text(message), gate)
+        if isinstance(record.get("gate"), dict):  # what the smoke and the startup log check said
+            record["gate"].update((k, self.facts[k]) for k in ("smoke", "log_expect") if self.facts.get(k))
         if record.get("note"):
             record["note"] = self.redactor.text(record["note"])
         if self.check_mode:
@@ -453,6 +534,10 @@ class Deployer:
         release_log.append_record(self.log_path, release_log.encode(record))
         self.result.update(record=record, outcome=outcome, changed=True)
         self.result["summary"] = summary_lines(self, record, message)
+        if self.facts.get("smoke"):
+            self.result["summary"].insert(-1 if message else len(self.result["summary"]), "smoke:      %s" % (
+                dict(skipped="skipped (-e smoke=false)").get(self.facts["smoke"])
+                or self.facts.get("smoke_summary") or self.facts["smoke"]))
         return record
 
     def _prune(self) -> None:

@@ -167,6 +167,7 @@ extends_documentation_fragment:
   - berth.compose.run.lock
   - berth.compose.run.gate
   - berth.compose.run.probes
+  - berth.compose.run.smoke
 attributes:
   check_mode:
     support: full
@@ -244,6 +245,8 @@ from ansible_collections.berth.compose.plugins.module_utils.engine_record import
 from ansible_collections.berth.compose.plugins.module_utils.health_gate import PROBE_OPTIONS, ProbeSpec
 from ansible_collections.berth.compose.plugins.module_utils.redact import hide_probe_secrets
 from ansible_collections.berth.compose.plugins.module_utils.run_as import in_child_as
+from ansible_collections.berth.compose.plugins.module_utils.redact import Redactor
+from ansible_collections.berth.compose.plugins.module_utils import smoke
 
 ARGUMENT_SPEC = dict(
     kind=dict(type="str", choices=["deploy", "rollback"], default="deploy"),
@@ -283,6 +286,10 @@ ARGUMENT_SPEC = dict(
     registry_login=dict(type="dict", default={}, no_log=True),
     note=dict(type="str"),
     job_url=dict(type="str"),
+    smoke=dict(type="list", elements="dict", default=[], options=smoke.STEP_OPTIONS),
+    smoke_enabled=dict(type="bool", default=True),
+    preflight_checks=dict(type="list", elements="dict", default=[], options=smoke.STEP_OPTIONS),
+    log_expect=dict(type="list", elements="dict", default=[], options=smoke.LOG_EXPECT_OPTIONS),
 )
 
 
@@ -333,6 +340,7 @@ def option_problems(p):
     if p["gate_soak"] < 0:
         problems.append("gate_soak must not be negative, got %s" % p["gate_soak"])
     problems += note_problems(p["note"], p["job_url"])
+    problems += smoke.problems(p["smoke"], p["preflight_checks"], p["log_expect"])
     login = p["registry_login"]
     if login and not (login.get("username") and login.get("password")):
         problems.append("registry_login needs username and password")
@@ -356,6 +364,8 @@ def ca_copies(user, probes):
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     hide_probe_secrets(module)
+    module.no_log_values.update(Redactor(smoke.step_secrets(
+        list(module.params["smoke"]) + list(module.params["preflight_checks"]))).secrets())
     p = dict(module.params)
     if p["app_name"]:
         settings_problem(module, p)

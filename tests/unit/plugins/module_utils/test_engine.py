@@ -641,3 +641,94 @@ def test_a_good_note_and_job_url_have_no_problem():
     from ansible_collections.berth.compose.plugins.module_utils.engine_record import note_problems
     assert note_problems("x" * 200, "https://gitlab.example.com/g/p/-/jobs/9") == []
     assert note_problems(None, None) == [] and note_problems("tab\tok", "") == []
+
+
+# ------------------------------------------------------------------ the smoke gate (issue 19.7, 19.8)
+
+class _Login:
+    """A real HTTP server on the loopback: POST /login answers 401 and echoes the body it got."""
+
+    def __enter__(self):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                data = b"bad credentials for " + body
+                self.send_response(401)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return "http://127.0.0.1:%d/login" % self.httpd.server_address[1]
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_a_failing_smoke_step_switches_back_naming_the_step_with_the_body_redacted(tmp_path, monkeypatch):
+    with _Login() as url:
+        steps = [dict(name="login", url=url, method="POST", body="user=smoke&password=pw-5mok3-secret",
+                      status=[204])]
+        run, gate, root = story(tmp_path, monkeypatch, verdicts=(True, True), smoke=steps)
+        result = run.run()
+    assert result["failed"] and "automatic rollback done" in result["msg"], result["msg"]
+    assert "smoke step 'login' failed: HTTP 401, expected 204" in result["msg"]
+    assert cutovers(run) == [(B, ["web"], ""), (A, ["web"], "")]  # switched back as for an unhealthy container
+    record = log_of(root)[-1]
+    assert record["outcome"] == "rolled_back" and record["gate"]["smoke"] == "failed"
+    assert "bad credentials for <redacted>" in record["message"], record["message"]
+    assert "pw-5mok3-secret" not in json.dumps(result) + (root / "releases.jsonl").read_text()
+
+
+def test_smoke_disabled_is_recorded_skipped_and_a_passing_smoke_passed(tmp_path, monkeypatch):
+    step = dict(name="check", service="web", command=["true"])
+    run, gate, root = story(tmp_path, monkeypatch, smoke=[step], smoke_enabled=False)
+    ran = []
+    monkeypatch.setattr(run, "_command", lambda s, commit: ran.append(s.name) or (0, ""))
+    result = run.run()
+    assert not result.get("failed") and log_of(root)[-1]["gate"]["smoke"] == "skipped"
+    assert "smoke:      skipped (-e smoke=false)" in result["summary"] and ran == []
+    run, gate, root = story(tmp_path / "again", monkeypatch, smoke=[step])
+    monkeypatch.setattr(run, "_command", lambda s, commit: ran.append((s.service, s.command, commit)) or (0, "ok"))
+    result = run.run()
+    assert not result.get("failed") and log_of(root)[-1]["gate"]["smoke"] == "passed"
+    assert ran == [("web", ("true",), B)]  # in the new release
+
+
+def test_a_failing_preflight_check_stops_before_the_build(tmp_path, monkeypatch):
+    step = dict(name="credentials", service="api", command=["check-login"])
+    run, gate, root = story(tmp_path, monkeypatch, preflight_checks=[step])
+    monkeypatch.setattr(run, "_command", lambda s, commit: (1, "HTTP 401 for user smoke\n") if commit == A
+                        else (0, ""))
+    result = run.run()
+    assert result["failed"] and "nothing was switched" in result["msg"]
+    assert "preflight check step 'credentials' failed: exit 1 in service api" in result["msg"]
+    assert "HTTP 401 for user smoke" in result["msg"]
+    assert [name for name, _p in run.release.calls] == ["preflight"]  # no prepare: nothing built
+    assert cutovers(run) == [] and gate.calls == []
+
+
+def test_a_log_pattern_that_never_appears_switches_back_naming_the_service(tmp_path, monkeypatch):
+    run, gate, root = story(tmp_path, monkeypatch, verdicts=(True, True),
+                            log_expect=[dict(service="web", pattern="started", within=0.5)])
+
+    class State:
+        def snapshot(self, project):
+            return [ContainerState(id="c1", name="shop-web-1", service="web", status="running")]
+
+        def logs(self, container, lines):
+            return ["booting", "still booting"]
+    gate.connect = State
+    result = run.run()
+    assert result["failed"] and "automatic rollback done" in result["msg"]
+    assert "Startup log check failed for web: no log line matched 'started'" in result["msg"]
+    assert "shop-web-1: booting | still booting" in result["msg"]
+    assert log_of(root)[-1]["gate"]["log_expect"] == "failed"
