@@ -239,10 +239,10 @@ def failed_record(params: Mapping[str, Any], result: Mapping[str, Any], started:
 Notifier = Callable[[Mapping[str, Any]], list[str]]
 
 
-def run_job(config: Mapping[str, Any], name: str, notifier: Notifier | None = None,
-            say: Callable[[str], Any] = print, host_name: str | None = None,
-            task_class: type[Task] = Task) -> int:
+def run_job(config: Mapping[str, Any], name: str, *, say: Callable[[str], Any], notifier: Notifier | None = None,
+            host_name: str | None = None, task_class: type[Task] = Task) -> int:
     """Run job ``name`` of ``config`` (the runner's settings and ``jobs``) once; the runner's exit code.
+    ``say`` prints one line to the unit's journal.
 
     0: ran and exited 0, or skipped because another run of a single-instance job holds its flock;
     1: failed (recorded ``outcome: failed`` and passed to ``notifier``); 2: no such job."""
@@ -286,8 +286,9 @@ def _run_locked(config: Mapping[str, Any], job: Mapping[str, Any], notifier: Not
     else:
         for line in redactor.text(result.get("output") or "").splitlines():
             say("| " + line)
-    say("job %s (%s at %s): %s, outcome %s" % (job["name"], job["service"], (result.get("commit") or "-")[:12],
-                                              record.get("message"), record["outcome"]))
+    commit = (result.get("commit") or "-")[:12]
+    say("job %s (%s at %s): %s, outcome %s"
+        % (job["name"], job["service"], commit, record.get("message"), record["outcome"]))
     if record["outcome"] == "ok":
         return 0
     if notifier is not None:

@@ -6,7 +6,7 @@ runs one at once. The jobs' calendar is a day no test reaches, so only the start
 import json
 import time
 
-from conftest import HOSTS, ROOT, commit_of, current_commit, hooks, records, run_playbook
+from conftest import HOSTS, commit_of, current_commit, hooks, records, run_playbook
 
 LIBEXEC = "/usr/local/libexec/berth"
 UNITS = "/etc/systemd/system"
@@ -103,7 +103,7 @@ def test_a_second_start_while_one_runs_does_not_run_twice(vms):
     host = vms[HOSTS[0]]
     count = len(job_records(host, "sleeper"))
     host.check_output("systemctl start --no-block sample-job-sleeper.service")
-    for _ in range(40):
+    for _attempt in range(40):
         if host.check_output("docker ps -q --filter label=berth.compose.task=worker"):
             break
         time.sleep(0.5)
