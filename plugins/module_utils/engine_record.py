@@ -146,9 +146,10 @@ def reconcile_record(commit: str, record: dict[str, Any] | None, outcome: str, d
 
 
 def task_record(ref: str, commit: str, outcome: str, started: float, seconds: float, operator: str | None,
-                message: str | None) -> dict[str, Any]:
-    """The ``kind: task`` record: no serving_commit, a task changes nothing that serves."""
-    return dict(kind="task", ref=ref, to_commit=commit, outcome=outcome, gate="skipped",
+                message: str | None, kind: str = "task") -> dict[str, Any]:
+    """The ``kind: task`` record (``kind: job`` for a scheduled job): no serving_commit, a task changes nothing
+    that serves."""
+    return dict(kind=kind, ref=ref, to_commit=commit, outcome=outcome, gate="skipped",
                 started=release_log.iso_now(started), duration_s=seconds, operator=operator, message=message)
 
 

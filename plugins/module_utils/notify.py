@@ -28,11 +28,15 @@ from typing import Any
 
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
+from urllib.request import HTTPRedirectHandler, Request, build_opener
 
-from ansible.module_utils.urls import open_url
+try:
+    from ansible.module_utils.urls import open_url
+except ImportError:  # the scheduled-job runner on a VM without ansible-core (module_utils/jobs.py)
+    open_url = None
 
 SCHEMA = "berth.compose.notify/1"
-KINDS = ("deploy", "rollback", "reconcile", "task")
+KINDS = ("deploy", "rollback", "reconcile", "task", "job")
 OUTCOMES = ("ok", "rolled_back", "failed", "hook_failed")
 # The release log fields a payload carries (images, steps, hooks and migrations stay in the log).
 RECORD_FIELDS = (
@@ -198,12 +202,28 @@ def retryable(status: int | None) -> bool:
     return status is None or status in RETRY_STATUS or status >= 500
 
 
+class _NoRedirect(HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def urllib_open(url: str, data: bytes | None = None, method: str = "POST", timeout: float = DEFAULT_TIMEOUT,
+                http_agent: str = USER_AGENT, headers: Mapping[str, str] | None = None,
+                follow_redirects: str = "none") -> Any:
+    """``open_url``'s subset that :func:`post_once` uses, on the standard library (where Ansible is not
+    installed: the job runner on the VM). Redirects are never followed; certificates are checked."""
+    request = Request(url, data=data, method=method, headers=dict(headers or {}, **{"User-Agent": http_agent}))
+    handlers = [_NoRedirect()] if follow_redirects == "none" else []
+    return build_opener(*handlers).open(request, timeout=timeout)
+
+
 def post_once(url: str, body: bytes, timeout: float,
               opener: Callable[..., Any] | None = None) -> tuple[int | None, str | None]:
     """POST ``body`` (bytes, JSON) once; ``(status or None, error text or None)``, never raises."""
     try:
-        response = (opener or open_url)(url, data=body, method="POST", timeout=timeout, http_agent=USER_AGENT,
-                                        headers={"Content-Type": "application/json"}, follow_redirects="none")
+        response = (opener or open_url or urllib_open)(
+            url, data=body, method="POST", timeout=timeout, http_agent=USER_AGENT,
+            headers={"Content-Type": "application/json"}, follow_redirects="none")
         try:
             status = response.getcode()
             response.read(65536)
@@ -284,5 +304,5 @@ def notify(webhooks: Iterable[object] | None, payload: Mapping[str, Any], retrie
 __all__ = [
     "FORMATS", "KINDS", "MAX_RETRIES", "NotifyError", "OUTCOMES", "RECORD_FIELDS", "SCHEMA", "TEST_EVENT",
     "build_payload", "check_webhook", "dead_patterns", "deliver", "event_name", "known_events", "label", "notify",
-    "post_once", "retryable", "scrub", "shaped", "summary_line", "test_payload", "wants",
+    "post_once", "retryable", "scrub", "shaped", "summary_line", "test_payload", "urllib_open", "wants",
 ]

@@ -206,7 +206,8 @@ class Task:
             result.update(exit_code=code, output=tail(out, p["log_lines"]))
         record = task_record(result["ref"], result["commit"], "ok" if p["detach"] or code == 0 else "failed", started,
                              result["seconds"], (lock.lock or {}).get("operator"),
-                             record_message(p["service"], argv, p["detach"], name, code))
+                             (p.get("record_prefix") or "") + record_message(p["service"], argv, p["detach"], name, code),
+                             kind=p.get("record_kind") or "task")
         # The log and the webhooks never get an env value the command line held; the output stays the
         # operator's, who asked for it (a task that prints a value shows it, as `docker compose run` would).
         record["message"] = self.redactor.text(record["message"])

@@ -76,6 +76,17 @@ options:
         that a wrong one is refused in words naming C(berth_restart_guards).
     type: raw
     default: {}
+  jobs:
+    description:
+      - The scheduled jobs (C(berth_jobs)), a list of C({name, service, command, on_calendar, timeout,
+        single_instance}); any type is accepted here so that a wrong one is refused in words naming C(berth_jobs).
+      - C(name) 1 to 40 lowercase letters, digits, C(_) and C(-) (it names the units); C(service) a Compose service
+        name; C(command) a non-empty string or list of strings; C(timeout) 1 to 604800 seconds; C(single_instance)
+        a boolean; names unique; any other key is refused.
+      - When those pass, the host judges C(on_calendar) (C(systemd-analyze calendar)) and, when a release serves
+        (C(current)), that its rendered compose model defines each C(service).
+    type: raw
+    default: []
 extends_documentation_fragment:
   - berth.compose.attributes
   - berth.compose.attributes.read_only
@@ -95,6 +106,7 @@ EXAMPLES = r"""
     deploy_group: "{{ berth_deploy_group }}"
     hooks: "{{ berth_hooks }}"
     restart_guards: "{{ berth_restart_guards }}"
+    jobs: "{{ berth_jobs }}"
 """
 
 RETURN = r"""
@@ -116,6 +128,7 @@ problems:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.berth.compose.plugins.module_utils import jobs as jb
 from ansible_collections.berth.compose.plugins.module_utils.app_settings import (
     Settings,
     check_app_root,
@@ -137,13 +150,15 @@ def main():
             deploy_group=dict(type="str", required=True),
             hooks=dict(type="raw", default={}),
             restart_guards=dict(type="raw", default={}),
+            jobs=dict(type="raw", default=[]),
         ),
         supports_check_mode=True,
     )
     params = dict(module.params)
-    hooks, guards = params.pop("hooks"), params.pop("restart_guards")
+    hooks, guards, jobs = params.pop("hooks"), params.pop("restart_guards"), params.pop("jobs")
     settings = Settings(**params)
     problems = check_settings(settings) + hook_problems(hooks) + guard_problems(guards)
+    problems += jb.job_problems(jobs)
     # The host is looked at only for settings that passed: a refused name or path is never used.
     state = "unchecked"
     if not problems:
@@ -155,6 +170,10 @@ def main():
         state = root.state
         if root.problem:
             problems.append(root.problem)
+    if not problems and jobs:
+        problems += jb.host_problems(jobs, dict(root=settings.app_root, project=settings.compose_project,
+                                                compose_files=settings.compose_files, env_file=settings.env_file,
+                                                docker="docker"))
     if problems:
         module.fail_json(msg="Refusing the app-wide settings, nothing was changed:\n" + "\n".join(problems),
                          app_root_state=state, problems=problems)

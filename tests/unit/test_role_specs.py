@@ -16,7 +16,7 @@ ROLES_DIR = os.path.join(ROOT, "roles")
 ROLES = sorted(name for name in os.listdir(ROLES_DIR) if os.path.isdir(os.path.join(ROLES_DIR, name)))
 KEY_ORDER = ["description", "type", "elements", "required", "default", "choices", "no_log", "options",
              "mutually_exclusive", "required_one_of", "required_together", "required_if"]
-PYTHON_TYPES = {"str": str, "path": str, "int": int, "bool": bool, "list": list, "dict": dict, "float": (int, float)}
+PYTHON_TYPES = {"str": str, "path": str, "int": int, "bool": bool, "list": list, "dict": dict, "float": (int, float), "raw": object}
 APP_WIDE = re.compile(r"berth_[a-z0-9_]+\Z")
 
 

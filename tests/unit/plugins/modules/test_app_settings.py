@@ -41,3 +41,21 @@ def test_root_of_another_app_fails(tmp_path, capsys):
     result = run(capsys, app_root=str(tmp_path), env_file=str(tmp_path / "shared/.env"))
     assert result["failed"] and result["app_root_state"] == "refused"
     assert "belongs to the app 'blog'" in result["msg"]
+
+
+def test_bad_jobs_are_refused_naming_berth_jobs_and_good_ones_ask_the_host(tmp_path, capsys, monkeypatch):
+    from ansible_collections.berth.compose.plugins.module_utils import jobs
+
+    root = str(tmp_path / "shop")
+    good = {"name": "ingest", "service": "api", "command": "./ingest", "on_calendar": "hourly"}
+    result = run(capsys, app_root=root, env_file=root + "/shared/.env", jobs=[dict(good, name="../x", timeout=0)])
+    assert result["failed"] and result["app_root_state"] == "unchecked"
+    assert [p.split(" ")[0] for p in result["problems"]] == ["berth_jobs[0].name", "berth_jobs[0].timeout"]
+    asked = []
+    monkeypatch.setattr(jobs, "analyze_calendar", lambda e: asked.append(e) or (1, "Failed to parse"))
+    monkeypatch.setattr(jobs, "serving_services", lambda p: None)
+    monkeypatch.setattr(jobs.host_problems, "__defaults__", (jobs.analyze_calendar, jobs.serving_services))
+    result = run(capsys, app_root=root, env_file=root + "/shared/.env", jobs=[good])
+    assert result["failed"] and asked == ["hourly"]
+    assert result["problems"] == ["berth_jobs[0].on_calendar 'hourly' is refused by systemd-analyze calendar: "
+                                  "Failed to parse"]
