@@ -17,7 +17,6 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 NAME=${BERTH_DEMO_NAME:-berth-demo}
 PORT=${BERTH_DEMO_PORT:-8443}
 SSH_PORT=${BERTH_DEMO_SSH_PORT:-2222}
-BASE_IMAGE=${BERTH_DEMO_BASE_IMAGE:-berth/vm-docker:trixie}
 IMAGE=${BERTH_DEMO_IMAGE:-berth/vm-ssh:trixie}
 STATE=$ROOT/.build/demo
 INVENTORY=$ROOT/inventories/demo
@@ -30,25 +29,11 @@ export BERTH_DEMO_SSH_PORT=$SSH_PORT
 
 log() { printf '[demo] %s\n' "$*"; }
 
-# The VM-with-Docker image plus an SSH server. Host keys are NOT baked into the image: every
-# container generates its own at first boot (ssh-keygen -A before sshd starts).
+# The VM-with-Docker image plus an SSH server, built by the platform (tests/images/platform.sh).
 build_image() {
   docker image inspect "$IMAGE" >/dev/null 2>&1 && return
-  log "building $IMAGE: $BASE_IMAGE + openssh-server (once; cached by tag)"
-  docker build -q -t "$IMAGE" --build-arg "BASE=$BASE_IMAGE" - >/dev/null <<'DOCKERFILE'
-ARG BASE
-FROM ${BASE}
-RUN apt-get update -qq \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssh-server \
- && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /etc/ssh/ssh_host_* \
- && mkdir -p /etc/systemd/system/ssh.service.d \
- && printf '[Service]\nExecStartPre=\nExecStartPre=/usr/bin/ssh-keygen -A\nExecStartPre=/usr/sbin/sshd -t\n' \
-      >/etc/systemd/system/ssh.service.d/berth-host-keys.conf \
- && printf 'PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin no\n' \
-      >/etc/ssh/sshd_config.d/berth-demo.conf \
- && systemctl enable ssh.service
-CMD ["/lib/systemd/systemd"]
-DOCKERFILE
+  log "building $IMAGE (tests/images/platform.sh, once; cached by tag)"
+  "$ROOT/tests/images/platform.sh"
 }
 
 start_vm() {
