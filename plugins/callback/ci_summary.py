@@ -48,6 +48,7 @@ class CallbackModule(CallbackBase):
         self.playbook = "playbook"
         self.ref = None
         self.problems = {}
+        self.plans = {}
 
     def v2_playbook_on_start(self, playbook):
         name = os.path.splitext(os.path.basename(playbook._file_name))[0]
@@ -63,6 +64,12 @@ class CallbackModule(CallbackBase):
         msg = result._result.get("msg") or result._result.get("stderr") or "failed"
         self.problems[result._host.get_name()] = str(msg)
 
+    def v2_runner_on_ok(self, result):
+        # The engine's plan, for a host where it had nothing to do (no record then).
+        plan = result._result.get("plan")
+        if result._task.action in ("berth.compose.engine", "engine") and isinstance(plan, list):
+            self.plans[result._host.get_name()] = [str(line) for line in plan]
+
     def v2_runner_on_failed(self, result, ignore_errors=False):
         if not ignore_errors:
             self._problem(result)
@@ -76,6 +83,6 @@ class CallbackModule(CallbackBase):
             return
         hosts = {host: stats.summarize(host) for host in stats.processed}
         records = (stats.custom.get("_run") or {}).get("berth_records") or {}
-        text = markdown(self.playbook, self.ref, hosts, records, self.problems)
+        text = markdown(self.playbook, self.ref, hosts, records, self.problems, self.plans)
         with open(path, "w") as out:
             out.write(text + "\n")

@@ -11,6 +11,7 @@ messages are redacted), and failure messages come from Ansible's results (no_log
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 CELL_MAX = 300
@@ -24,6 +25,15 @@ def cell(value: object) -> str:
     return text.replace("|", "\\|")
 
 
+def explain(message: str) -> str:
+    """A failure message as one readable line; SSH's host key refusals named as what they are."""
+    if "REMOTE HOST IDENTIFICATION HAS CHANGED" in message:
+        return "host key mismatch: the host's key is not the pinned one (REMOTE HOST IDENTIFICATION HAS CHANGED); nothing was run"
+    if "Host key verification failed" in message:
+        return "host key verification failed: no pinned host key for this host; nothing was run"
+    return re.sub(r"@{3,}", " ", message)
+
+
 def short(commit: object) -> str:
     return ("`%s`" % str(commit)[:12]) if commit else "-"
 
@@ -33,34 +43,39 @@ def names(values: object) -> str:
 
 
 def host_outcome(record: dict[str, Any] | None, counts: dict[str, int], problem: str | None) -> str:
-    """ok, rolled_back, failed, ... (the record's), or unreachable / failed (the recap's) when no record."""
+    """ok, rolled_back, failed, ... (the record's), or unreachable / failed (the recap's) when no record, or
+    unchanged (nothing to do: the engine writes no record)."""
     if counts.get("unreachable"):
         return "unreachable"
     if record is not None and record.get("outcome"):
         return str(record["outcome"])
     if counts.get("failures"):
         return "failed"
-    return "no change recorded" if problem is None else "failed"
+    return "unchanged" if problem is None else "failed"
 
 
 def overall(outcomes: list[str]) -> str:
     if not outcomes:
         return "no host matched"
-    bad = sorted({o for o in outcomes if o not in ("ok", "no change recorded")})
+    bad = sorted({o for o in outcomes if o not in ("ok", "unchanged")})
     return "ok" if not bad else "FAILED (%s)" % ", ".join(bad)
 
 
 def markdown(playbook: str, ref: str | None, hosts: dict[str, dict[str, int]], records: dict[str, Any],
-             problems: dict[str, str]) -> str:
-    """The summary: a heading with the outcome, one table row per host, who ran it and from which job."""
+             problems: dict[str, str], plans: dict[str, list[str]] | None = None) -> str:
+    """The summary: a heading with the outcome, one table row per host, who ran it and from which job.
+
+    ``plans``: each host's plan lines as the engine returned them (the message of a host with nothing to do)."""
     rows = []
     outcomes = []
     for host in sorted(hosts):
         record = records.get(host) if isinstance(records.get(host), dict) else None
         outcome = host_outcome(record, hosts[host], problems.get(host))
         outcomes.append(outcome)
-        failed = outcome not in ("ok", "no change recorded")
-        why = problems.get(host) if failed else None
+        failed = outcome not in ("ok", "unchanged")
+        why = explain(problems[host]) if failed and problems.get(host) else None
+        if record is None and outcome == "unchanged":
+            why = "; ".join((plans or {}).get(host) or []) or None
         if record is None:
             rows.append("| %s | %s | - | - | - | - | - | %s |" % (cell(host), cell(outcome), cell(why or "-")))
             continue

@@ -22,7 +22,17 @@ def test_a_rolled_back_host_and_an_unreachable_one_fail_the_heading_with_their_r
     assert text.splitlines()[0] == "### berth.compose deploy `v2`: FAILED (rolled_back, unreachable)"
     assert "| vm1 | rolled_back | `aaaaaaaaaaaa` -> `bbbbbbbbbbbb` | `aaaaaaaaaaaa` | web | web | 37.0 s | " \
            "web failed its gate \\| now serving aaaa |" in text
-    assert "| vm2 | unreachable | - | - | - | - | - | Host key verification failed. |" in text
+    assert "| vm2 | unreachable | - | - | - | - | - | host key verification failed: no pinned host key for this host; " \
+           "nothing was run |" in text
+    changed = markdown("deploy", "v2", {"vm2": dict(OK, unreachable=1)}, {}, {"vm2": "Data could not be sent: @@@@@@\n"
+                       "@ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! @\nHost key verification failed."})
+    assert "| vm2 | unreachable | - | - | - | - | - | host key mismatch: the host's key is not the pinned one" in changed
+
+
+def test_a_host_with_nothing_to_do_is_unchanged_with_its_plan_and_the_run_ok():
+    text = markdown("deploy", "main", {"vm1": OK}, {}, {}, {"vm1": ["main: 8080820940f1 -> 8080820940f1", "nothing to deploy"]})
+    assert text.splitlines()[0] == "### berth.compose deploy `main`: ok"
+    assert "| vm1 | unchanged | - | - | - | - | - | main: 8080820940f1 -> 8080820940f1; nothing to deploy |" in text
 
 
 def test_no_host_and_long_or_multiline_cells():
