@@ -9,7 +9,7 @@ name: ci_summary
 type: aggregate
 short_description: Write a deploy's or rollback's outcome as a Markdown summary for a CI job
 description:
-  - At the end of the playbook, writes one Markdown summary to O(summary_file)- a heading with the
+  - At the end of the playbook, writes one Markdown summary to O(summary_file), with a heading that gives the
     overall outcome and one table row per host (outcome, from and to commit, the commit now serving,
     services built and recreated, duration, the failure message), then the operator, the CI job URL
     and the note of the release record.
