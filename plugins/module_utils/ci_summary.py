@@ -91,8 +91,8 @@ def markdown(playbook: str, ref: str | None, hosts: dict[str, dict[str, int]], r
         lines += ["| host | outcome | from -> to | serving | built | recreated | duration | message |",
                   "| --- | --- | --- | --- | --- | --- | --- | --- |"] + rows + [""]
     first = next((r for r in (records.get(h) for h in sorted(records)) if isinstance(r, dict)), {})
-    about = ["%s: %s" % (label, cell(first[key])) for label, key in (("operator", "operator"), ("job", "job_url"),
-                                                                      ("note", "note")) if first.get(key)]
+    shown = (("operator", "operator"), ("job", "job_url"), ("note", "note"))
+    about = ["%s: %s" % (label, cell(first[key])) for label, key in shown if first.get(key)]
     if about:
         lines += [" - ".join(about), ""]
     return "\n".join(lines)
