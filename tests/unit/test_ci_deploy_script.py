@@ -29,7 +29,7 @@ def read(path):
 vault, key = env["ANSIBLE_VAULT_PASSWORD_FILE"], env["ANSIBLE_PRIVATE_KEY_FILE"]
 seen = dict(argv=sys.argv[1:], vault=read(vault), vault_mode=oct(stat.S_IMODE(os.stat(vault).st_mode)),
             key=read(key), key_mode=oct(stat.S_IMODE(os.stat(key).st_mode)), ssh_args=env["ANSIBLE_SSH_ARGS"],
-            host_key_checking=env["ANSIBLE_HOST_KEY_CHECKING"], callbacks=env["ANSIBLE_CALLBACKS_ENABLED"],
+            host_key_checking=env["ANSIBLE_HOST_KEY_CHECKING"], pipelining=env.get("ANSIBLE_PIPELINING"), callbacks=env["ANSIBLE_CALLBACKS_ENABLED"],
             files=[vault, key], work=os.path.dirname(vault))
 seen["known_hosts"] = read(env["ANSIBLE_SSH_ARGS"].split("UserKnownHostsFile=")[1].split()[0])
 with open(env["FAKE_SEEN"], "w") as f:
@@ -102,6 +102,7 @@ def test_a_github_tag_push_deploys_the_tag_with_pinned_keys_and_private_secret_f
     assert seen["key"] == KEY + "\n" and seen["key_mode"] == "0o600"  # carriage returns gone, the last newline back
     assert seen["known_hosts"].strip() == KNOWN
     assert "StrictHostKeyChecking=yes" in seen["ssh_args"] and seen["host_key_checking"] == "True"
+    assert seen["pipelining"] == "True"  # becoming the deploy user without world-readable temporary files
     assert seen["callbacks"].split(",")[0] == "berth.compose.ci_summary"
     assert not any(os.path.exists(path) for path in seen["files"]) and not os.path.exists(seen["work"])
     assert summary.read_text() == "earlier step\n### berth.compose deploy: fake\n"
