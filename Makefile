@@ -14,7 +14,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLL_ROOT)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv collection-link platform lint unit sanity molecule test demo demo-down bench-plan bench-cutover build clean
+.PHONY: help venv collection-link platform lint unit sanity molecule test demo demo-down demo-change bench-plan bench-cutover build clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ test: venv collection-link ## Everything: lint, unit, sanity, every Molecule sce
 
 demo: venv collection-link platform ## A local VM container with the sample app running in it
 	tests/demo.sh up
+
+demo-change: ## After make demo: commit a one-line change to SERVICE=web|api|worker|migrate on the demo's git server
+	@tests/demo.sh change "$${SERVICE:-}"
 
 demo-down: ## Remove the demo VM container
 	tests/demo.sh down

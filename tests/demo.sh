@@ -4,7 +4,12 @@
 # running the sample app, reachable from this machine through Caddy on
 # https://localhost:${BERTH_DEMO_PORT:-8443}/ (Caddy's internal CA).
 #
-#   tests/demo.sh up | down
+#   tests/demo.sh up | down | ssh [command] | change SERVICE
+#
+# `change SERVICE` (make demo-change SERVICE=web): after `up`, commits a visible one-line change to
+# SERVICE (one of the sample app's services that build: a directory of tests/fixtures/app with a
+# Dockerfile) on the branch demo-change of the demo's git server (the VM's /srv/fixtures/sample.git,
+# the inventory's berth_repo_url), and prints the commands that deploy it, show it and roll it back.
 #
 # What it makes, removed by `down`: the container $NAME and .build/demo/ (the demo's SSH key pair, the
 # pinned host key in known_hosts, env: the shell settings the README's commands assume).
@@ -17,7 +22,6 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 NAME=${BERTH_DEMO_NAME:-berth-demo}
 PORT=${BERTH_DEMO_PORT:-8443}
 SSH_PORT=${BERTH_DEMO_SSH_PORT:-2222}
-BASE_IMAGE=${BERTH_DEMO_BASE_IMAGE:-berth/vm-docker:trixie}
 IMAGE=${BERTH_DEMO_IMAGE:-berth/vm-ssh:trixie}
 STATE=$ROOT/.build/demo
 INVENTORY=$ROOT/inventories/demo
@@ -30,25 +34,11 @@ export BERTH_DEMO_SSH_PORT=$SSH_PORT
 
 log() { printf '[demo] %s\n' "$*"; }
 
-# The VM-with-Docker image plus an SSH server. Host keys are NOT baked into the image: every
-# container generates its own at first boot (ssh-keygen -A before sshd starts).
+# The VM-with-Docker image plus an SSH server, built by the platform (tests/images/platform.sh).
 build_image() {
   docker image inspect "$IMAGE" >/dev/null 2>&1 && return
-  log "building $IMAGE: $BASE_IMAGE + openssh-server (once; cached by tag)"
-  docker build -q -t "$IMAGE" --build-arg "BASE=$BASE_IMAGE" - >/dev/null <<'DOCKERFILE'
-ARG BASE
-FROM ${BASE}
-RUN apt-get update -qq \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssh-server \
- && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /etc/ssh/ssh_host_* \
- && mkdir -p /etc/systemd/system/ssh.service.d \
- && printf '[Service]\nExecStartPre=\nExecStartPre=/usr/bin/ssh-keygen -A\nExecStartPre=/usr/sbin/sshd -t\n' \
-      >/etc/systemd/system/ssh.service.d/berth-host-keys.conf \
- && printf 'PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin no\n' \
-      >/etc/ssh/sshd_config.d/berth-demo.conf \
- && systemctl enable ssh.service
-CMD ["/lib/systemd/systemd"]
-DOCKERFILE
+  log "building $IMAGE (tests/images/platform.sh, once; cached by tag)"
+  "$ROOT/tests/images/platform.sh"
 }
 
 start_vm() {
@@ -162,9 +152,82 @@ down() {
   log "kept the cached image $IMAGE (docker image rm $IMAGE removes it)"
 }
 
+# The sample app's services that build (a directory with a Dockerfile), space-separated.
+buildable_services() {
+  local dir out=""
+  for dir in "$ROOT"/tests/fixtures/app/*/; do
+    [ -f "$dir/Dockerfile" ] && out="$out $(basename "$dir")"
+  done
+  echo "${out# }"
+}
+
+change() {
+  local service=${1:-} services result n commit file line see
+  services=$(buildable_services)
+  if [ -z "$service" ]; then
+    log "ERROR: SERVICE is not set: make demo-change SERVICE=web (one of: ${services// /, })"
+    exit 2
+  fi
+  case " $services " in
+    *" $service "*) ;;
+    *) log "ERROR: SERVICE=$service is not a service of the sample app that builds (one of: ${services// /, })"; exit 2 ;;
+  esac
+  if [ "$(docker inspect -f '{{.State.Running}}' "$NAME" 2>/dev/null)" != true ] || [ ! -f "$STATE/known_hosts" ]; then
+    log "ERROR: the demo VM $NAME is not running: run make demo first"
+    exit 2
+  fi
+  # On the VM, as root (the git server's owner): a clone of demo-change (of main the first time), one
+  # line changed, committed and pushed. Prints: N, the commit, the file, the line.
+  result=$(ssh_vm sudo bash -s -- "$service" <<'VM'
+set -euo pipefail
+service=$1 repo=/srv/fixtures/sample.git branch=demo-change
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+base=main
+git -C "$repo" rev-parse -q --verify "refs/heads/$branch" >/dev/null && base=$branch
+git clone -q -b "$base" "$repo" "$work/app"
+cd "$work/app"
+n=$(( $(git rev-list --count main..HEAD) + 1 ))
+stamp=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
+before() {  # before FILE PATTERN LINE: LINE goes in just before the first line matching PATTERN
+  L=$3 awk -v pattern="$2" '!done && $0 ~ pattern { print ENVIRON["L"]; done = 1 } { print }' "$1" >"$1.new"
+  cat "$1.new" >"$1" && rm "$1.new"
+}
+case $service in
+  web) file=web/www/index.html line="<p class=\"change\">demo change $n, $stamp</p>"; printf '%s\n' "$line" >>"$file" ;;
+  api) file=api/serve.sh line="printf 'demo change $n, $stamp\\n' > /www/change"; before "$file" '^exec httpd' "$line" ;;
+  worker) file=worker/work.sh line="echo \"worker: demo change $n, $stamp\""; before "$file" '^while :; do' "$line" ;;
+  migrate) file=migrate/migrate.sh line="echo \"migrate: demo change $n, $stamp\""; before "$file" '^echo "migrations applied' "$line" ;;
+  *) file=$(find "$service" -type f ! -name Dockerfile | sort | head -n 1) line="# demo change $n, $stamp"; printf '%s\n' "$line" >>"$file" ;;
+esac
+git -c user.name="berth demo" -c user.email=demo@berth.invalid commit -q -am "$service: demo change $n"
+git push -q origin "HEAD:refs/heads/$branch"
+printf '%s\n%s\n%s\n%s\n' "$n" "$(git rev-parse HEAD)" "$file" "$line"
+VM
+)
+  { read -r n; read -r commit; read -r file; read -r line; } <<<"$result"
+  case $service in
+    web) see="curl -k https://localhost:$PORT/                                  # the new line at the end of the page" ;;
+    api) see="tests/demo.sh ssh curl -s http://127.0.0.1:8081/change          # the api serves it" ;;
+    *) see="tests/demo.sh ssh sudo docker logs sample-$service-1              # the new line in its output" ;;
+  esac
+  log "committed demo change $n to $service on the demo's git server: branch demo-change at ${commit:0:12}"
+  log "  $file: + $line"
+  log "next, from the checkout:"
+  cat <<NEXT
+    . .build/demo/env
+    ansible-playbook berth.compose.deploy   -i inventories/demo -e ref=demo-change --check --diff   # the plan only
+    ansible-playbook berth.compose.deploy   -i inventories/demo -e ref=demo-change                  # ship it
+    $see
+    ansible-playbook berth.compose.rollback -i inventories/demo -e ref=previous -e "note='undo demo change $n'"
+    ansible-playbook berth.compose.releases -i inventories/demo -e limit=3
+NEXT
+}
+
 case "${1:-up}" in
   up) up ;;
   down) down ;;
   ssh) shift; ssh_vm "$@" ;;
-  *) echo "usage: $0 up|down|ssh [command]" >&2; exit 2 ;;
+  change) change "${2:-}" ;;
+  *) echo "usage: $0 up|down|ssh [command]|change SERVICE" >&2; exit 2 ;;
 esac

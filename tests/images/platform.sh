@@ -8,6 +8,8 @@
 #                           ansible-core and nftables preinstalled (VM_DOCKER_PACKAGES), for
 #                           scenarios that are not about provisioning; rebuilt when that list
 #                           changes (the image carries it as a label)
+#   berth/vm-ssh:trixie     vm-docker plus an SSH server (host keys made at each container's first
+#                           boot): the demo's VM and the operator scenario's, reached over real SSH
 #   berth/app-base:1        busybox + sqlite3, the base of the sample app's images
 set -euo pipefail
 
@@ -15,6 +17,7 @@ SUITE=${BERTH_VM_SUITE:-trixie}
 MIRROR=${BERTH_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 VM_IMAGE=berth/vm:$SUITE
 VM_DOCKER_IMAGE=berth/vm-docker:$SUITE
+VM_SSH_IMAGE=berth/vm-ssh:$SUITE
 VM_DOCKER_PACKAGES="docker.io docker-cli docker-compose python3-docker caddy iptables ansible-core nftables"
 APP_IMAGE=berth/app-base:1
 WORK=${BERTH_PLATFORM_WORK:-/var/tmp/berth-platform}
@@ -112,6 +115,30 @@ DOCKERFILE
   log "built $VM_DOCKER_IMAGE"
 }
 
+# Host keys are NOT baked into the image: every container generates its own at first boot
+# (ssh-keygen -A before sshd starts). Rebuilt when vm-docker's package list changed (the label it inherits).
+build_vm_ssh() {
+  local have
+  have=$(docker image inspect -f '{{ index .Config.Labels "berth.packages" }}' "$VM_SSH_IMAGE" 2>/dev/null || true)
+  if [ "$FORCE" != 1 ] && [ "$have" = "$VM_DOCKER_PACKAGES" ]; then log "$VM_SSH_IMAGE cached"; return; fi
+  log "building $VM_SSH_IMAGE: $VM_DOCKER_IMAGE + openssh-server"
+  docker build -q -t "$VM_SSH_IMAGE" --build-arg "BASE=$VM_DOCKER_IMAGE" - >/dev/null <<'DOCKERFILE'
+ARG BASE
+FROM ${BASE}
+RUN apt-get update -qq \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssh-server \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /etc/ssh/ssh_host_* \
+ && mkdir -p /etc/systemd/system/ssh.service.d \
+ && printf '[Service]\nExecStartPre=\nExecStartPre=/usr/bin/ssh-keygen -A\nExecStartPre=/usr/sbin/sshd -t\n' \
+      >/etc/systemd/system/ssh.service.d/berth-host-keys.conf \
+ && printf 'PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin no\n' \
+      >/etc/ssh/sshd_config.d/berth-demo.conf \
+ && systemctl enable ssh.service
+CMD ["/lib/systemd/systemd"]
+DOCKERFILE
+  log "built $VM_SSH_IMAGE"
+}
+
 build_app_base() {
   if have_image "$APP_IMAGE"; then log "$APP_IMAGE cached"; return; fi
   [ -x /bin/busybox ] || apt_install busybox-static
@@ -142,6 +169,7 @@ main() {
   build_vm
   build_app_base
   build_vm_docker
+  build_vm_ssh
   docker image ls --format '  {{.Repository}}:{{.Tag}}  {{.Size}}' | grep '^  berth/' >&2 || true
 }
 
