@@ -144,7 +144,8 @@ build_app_base() {
 # with apt in a build stage, then only its binaries (server, psql, pg_dump, pg_restore, pg_isready),
 # their libraries and share files are copied onto berth/app-base:1 (busybox), so the image stays
 # small to ship into a VM. The entry point initialises the cluster on first start (trust auth
-# inside the compose network: a test fixture) and runs postgres in the foreground.
+# inside the compose network: a test fixture) and runs postgres in the foreground (`berth-pg init`
+# only initialises).
 build_pg() {
   local have
   have=$(docker image inspect -f '{{ index .Config.Labels "berth.packages" }}' "$PG_IMAGE" 2>/dev/null || true)
@@ -182,6 +183,7 @@ RUN echo 'postgres:x:101:101:postgres:/var/lib/postgresql:/bin/sh' >>/etc/passwd
       'CREATE DATABASE ${POSTGRES_DB:-app};' \
       'SQL' \
       'fi' \
+      '[ "${1:-}" != init ] || exit 0' \
       'exec su postgres -c "exec postgres -D $PGDATA -c listen_addresses=* -c jit=off"' \
     >/usr/local/bin/berth-pg && chmod 0755 /usr/local/bin/berth-pg
 ENV PATH=/usr/local/bin:/bin PGUSER=postgres
