@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 from ansible.module_utils.urls import open_url
 
 SCHEMA = "berth.compose.notify/1"
-KINDS = ("deploy", "rollback", "reconcile", "task")
+KINDS = ("deploy", "rollback", "reconcile", "task", "restore", "backup")
 OUTCOMES = ("ok", "rolled_back", "failed", "hook_failed")
 # The release log fields a payload carries (images, steps, hooks and migrations stay in the log).
 RECORD_FIELDS = (

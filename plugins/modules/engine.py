@@ -271,6 +271,8 @@ ARGUMENT_SPEC = dict(
     unclaimed=dict(type="str", choices=["ignore", "full", "fail"], default="full"),
     one_shot=dict(type="list", elements="str", default=[]),
     hooks=dict(type="dict", default={}),
+    backups=dict(type="list", elements="dict", default=[]),
+    backup_before_migrate=dict(type="bool", default=True),
     restart_guards=dict(type="dict", default={}),
     zero_downtime=dict(type="list", elements="str", default=[]),
     caddyfile=dict(type="path", default="/etc/caddy/Caddyfile"),
