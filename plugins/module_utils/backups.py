@@ -350,8 +350,14 @@ class Backups:
         after recording the failure (the good dumps stay, none is pruned)."""
         directory = backup_dir(self.p["root"], spec["name"])
         self.ensure_dir(directory)
-        now = self.clock()
-        final = os.path.join(directory, file_name(now, spec["extension"]))
+        final = os.path.join(directory, file_name(self.clock(), spec["extension"]))
+        for _ in range(20):  # two dumps in one second (a deploy's and a timer's): the second waits for the next
+            if not os.path.exists(final):
+                break
+            time.sleep(0.1)
+            final = os.path.join(directory, file_name(self.clock(), spec["extension"]))
+        else:
+            raise BackupError("backup %s: %s exists already" % (spec["name"], final))
         temp = os.path.join(directory, ".%s.partial" % os.path.basename(final))
         started = time.monotonic()
         error = None
@@ -387,7 +393,7 @@ class Backups:
         return dict(name=spec["name"], file=final, size=size, sha256=digest, pruned=pruned,
                     seconds=round(time.monotonic() - started, 1))
 
-    def run(self, command: Sequence[str], out: IO[bytes], env: Mapping[str, str]) -> "subprocess.CompletedProcess[bytes]":
+    def run(self, command: Sequence[str], out: IO[bytes], env: Mapping[str, str]) -> subprocess.CompletedProcess[bytes]:
         return self.runner(list(command), stdout=out, stderr=subprocess.PIPE, env=dict(env),
                            timeout=self.p.get("timeout") or None, check=False)
 
@@ -424,9 +430,14 @@ class Backups:
             spec = normalise(entry)
             directory = backup_dir(self.p["root"], spec["name"])
             dumps = list_dumps(os.listdir(directory) if os.path.isdir(directory) else [], spec["extension"])
-            reports.append(age_report(spec["name"], dumps, now, max_age,
-                                      lambda n, d=directory: os.path.getmtime(os.path.join(d, n))))
+            reports.append(age_report(spec["name"], dumps, now, max_age, _mtime_in(directory)))
         return reports
+
+
+def _mtime_in(directory: str) -> Callable[[str], float]:
+    def mtime(name: str) -> float:
+        return os.path.getmtime(os.path.join(directory, name))
+    return mtime
 
 
 def verify_file(path: str) -> tuple[str, int]:
