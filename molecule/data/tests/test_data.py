@@ -164,9 +164,9 @@ def test_retention_keeps_keep_dumps_and_the_failed_one_never_counted(host):
     two = json.dumps({"berth_backups": [{"name": "db", "service": "db", "command": "pg_dump -Fc -d app",
                                          "restore_command": "pg_restore -d app", "keep": 2}]})
     assert len(dumps(host)) >= 2
-    for _ in range(2):
+    for attempt in range(2):
         run = playbook("backup", "-e", two)
-        assert run.rc == 0, run.out
+        assert run.rc == 0, (attempt, run.out)
     kept = dumps(host)
     assert len(kept) == 2, kept
     assert all(host.file("%s/%s.sha256" % (DUMPS, n)).exists for n in kept)

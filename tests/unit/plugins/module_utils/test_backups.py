@@ -122,8 +122,8 @@ def test_a_dump_runs_in_the_service_container_and_lands_0600_with_its_sha256(tmp
     with open(path + ".sha256") as handle:
         assert handle.read() == "%s  20261207T000000Z.dump\n" % digest
     assert bk.verify_file(path) == (digest, len(runner.out))
-    assert sorted(os.listdir(root / "backups" / "db")) == [".state.json", "20261207T000000Z.dump",
-                                                          "20261207T000000Z.dump.sha256"]
+    assert sorted(os.listdir(root / "backups" / "db")) == [
+        ".state.json", "20261207T000000Z.dump", "20261207T000000Z.dump.sha256"]
 
 
 @pytest.mark.parametrize("runner, words", [
