@@ -177,7 +177,7 @@ RUN echo 'postgres:x:101:101:postgres:/var/lib/postgresql:/bin/sh' >>/etc/passwd
  && printf '%s\n' '#!/bin/sh' 'set -e' 'PGDATA=${PGDATA:-/var/lib/postgresql/data}' \
       'mkdir -p "$PGDATA" && chown postgres:postgres "$PGDATA" && chmod 0700 "$PGDATA"' \
       'if [ ! -s "$PGDATA/PG_VERSION" ]; then' \
-      '  su postgres -c "initdb -D $PGDATA --auth=trust --username=postgres -E UTF8 --locale=C >/dev/null"' \
+      '  su postgres -c "initdb -D $PGDATA --auth=trust --username=postgres -E UTF8 --locale=C --no-sync >/dev/null"' \
       '  echo "host all all 0.0.0.0/0 trust" >>"$PGDATA/pg_hba.conf"' \
       '  su postgres -c "postgres --single -D $PGDATA postgres" <<SQL >/dev/null' \
       'CREATE DATABASE ${POSTGRES_DB:-app};' \
