@@ -351,13 +351,13 @@ class Backups:
         directory = backup_dir(self.p["root"], spec["name"])
         self.ensure_dir(directory)
         final = os.path.join(directory, file_name(self.clock(), spec["extension"]))
-        for attempt in range(20):  # two dumps in one second (a deploy's and a timer's): the second waits for the next
-            if not os.path.exists(final):
-                break
+        tries = 0
+        while os.path.exists(final) and tries < 20:  # two dumps in one second: the second waits for the next
             time.sleep(0.1)
+            tries += 1
             final = os.path.join(directory, file_name(self.clock(), spec["extension"]))
-        else:
-            raise BackupError("backup %s: %s exists already (%d tries)" % (spec["name"], final, attempt + 1))
+        if os.path.exists(final):
+            raise BackupError("backup %s: %s exists already" % (spec["name"], final))
         temp = os.path.join(directory, ".%s.partial" % os.path.basename(final))
         started = time.monotonic()
         error = None

@@ -75,7 +75,7 @@ def test_the_deploy_dumped_the_database_before_its_migration_and_recorded_the_fi
     # The migration ran after the dump: the tags table is there now.
     assert psql(host, "SELECT version FROM schema_migrations ORDER BY version") == "001_create_notes\n002_add_tags"
     # The deploys that ran no migration dumped nothing (provision's first and the idempotence run).
-    assert all(not r["backups"] for r in records(host) if r["kind"] == "deploy" and r is not record
+    assert all(not r.get("backups") for r in records(host) if r["kind"] == "deploy" and r is not record
                and r["migrations"] != ["dbmigrate"])
 
 
