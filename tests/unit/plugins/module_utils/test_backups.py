@@ -314,3 +314,14 @@ def test_a_restore_record_is_valid_for_the_release_log():
                                                           dict(passed=True, services=[])))
     assert record["kind"] == "restore" and record["serving_commit"] == "a" * 40
     assert json.loads(release_log.encode(record))["backups"] == []
+
+
+def test_a_second_dump_in_the_same_second_waits_for_the_next_and_never_replaces_the_first(tmp_path):
+    ticks = iter([T0, T0, T0 + 1, T0 + 1, T0 + 1])
+    backups, root = make(tmp_path, Runner(out=b"first"), lambda: next(ticks))
+    first = backups.dump(bk.normalise(DB), project=Project())["file"]
+    backups.runner = Runner(out=b"second")
+    second = backups.dump(bk.normalise(DB), project=Project())["file"]
+    assert first != second and second.endswith("20261207T000001Z.dump")
+    with open(first, "rb") as handle:
+        assert handle.read() == b"first"
