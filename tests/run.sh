@@ -127,7 +127,7 @@ molecule_in() {  # molecule_in SCENARIO ARGS...
 # on two cores take well under the sum. default runs alone first (it proves the platform);
 # then the longest go first, so the lanes end close together. Output goes to
 # tests/output/molecule-<name>.log; a failed scenario's tail is printed.
-COST_ORDER=(deploy provision operator reconcile cutover health_gate docker_layout_secrets caddy_systemd)
+COST_ORDER=(deploy provision operator reconcile cutover data health_gate docker_layout_secrets caddy_systemd)
 
 by_cost() {  # the given scenario names, longest first (unknown ones last, by name)
   local name known=" ${COST_ORDER[*]} " given=" $* "

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from ansible_collections.berth.compose.plugins.module_utils import backups as bk
 from ansible_collections.berth.compose.plugins.module_utils import deploy_lock
 from ansible_collections.berth.compose.plugins.module_utils import commands as cmd
 from ansible_collections.berth.compose.plugins.module_utils import host
@@ -46,6 +47,7 @@ STEP_LABELS = dict(
     plan="Plan from the serving release to the target",
     prepare="Prepare the release directory, build and pull its images",
     check="Check that the zero-downtime services can run two containers side by side",
+    backup="Dump the databases before migrations (berth_backup_before_migrate)",
     migrate="Migrate with the new code and the env file, before cutover",
     hooks_before="Run the hooks that go before cutover",
     cutover="Cut over - restart guards, switch current, recreate only the planned services",
@@ -84,6 +86,15 @@ def hook_steps(names: Iterable[str], hooks: Mapping[str, Any]) -> list[dict[str,
                               command=[command] if isinstance(command, str) else list(command),
                               mode=step.get("mode") or "exec", when=step.get("when") or "after"))
     return steps
+
+
+def backups_before(migrate: Sequence[str], backups: Sequence[Mapping[str, Any]] | None, enabled: object,
+                   serving: str | None) -> list[str]:
+    """The backups dumped before this deploy's migrations: all of them when there are migrations, a
+    release serves (a first deploy has no data) and berth_backup_before_migrate is on."""
+    if not (migrate and backups and enabled and serving):
+        return []
+    return [str(b["name"]) for b in backups]
 
 
 class Deployer:
@@ -311,6 +322,8 @@ class Deployer:
                     summary=computed.get("summary"), full=computed.get("full", False),
                     full_reasons=list(computed.get("full_reasons", [])))
         plan["hook_steps"] = hook_steps(plan["hooks"], p["hooks"])
+        plan["backup"] = backups_before(plan["migrate"], p.get("backups"), p.get("backup_before_migrate"),
+                                        self.from_commit)
         plan["work"] = bool(up or plan["build"] or plan["migrate"] or plan["hook_steps"])
         if not deploying:
             plan["work"] = self.from_commit != self.to_commit
@@ -337,6 +350,8 @@ class Deployer:
         if gapless:
             self.step("check", "check", commit=self.to_commit, zero_downtime=gapless)
             self.release.p["zero_downtime"] = list(p["zero_downtime"])
+        if plan.get("backup"):
+            self.facts["backups"] = self._backup(plan["backup"])
         if plan["migrate"]:
             self.facts["migrated"] = self.step("migrate", "run", commit=self.to_commit,
                                                commands=[dict(service=s) for s in plan["migrate"]])
@@ -380,6 +395,18 @@ class Deployer:
         serving = rel.read_images(current) if current else {}
         differ = set(plan["up"]) | set(plan["build"]) | set(plan["migrate"])
         return dict((s, image) for s, image in serving.items() if s not in differ)
+
+    def _backup(self, chosen: Sequence[str]) -> list[str]:
+        """Dump each backup in ``chosen`` with the release that serves, before its migrations; the files."""
+        runner = bk.Backups(dict(root=self.p["root"], project=self.p["project"], compose_files=self.p["compose_files"],
+                                 env_file=self.p["env_file"], docker=self.release.p["docker"], app=self.p.get("app_name")))
+        files = []
+        for name in chosen:
+            try:
+                files.append(runner.dump(bk.find(self.p["backups"], name))["file"])
+            except bk.BackupError as exc:
+                raise Stop("backup", "%s; no migration ran (berth_backup_before_migrate)" % exc)
+        return files
 
     def _registry_login(self) -> None:
         login = self.p["registry_login"]

@@ -63,10 +63,10 @@ def plan_lines(run: Any, plan: dict[str, Any]) -> list[str]:
     lines += ["note:      " + note for note in plan.get("notes") or []]
     if not plan["work"]:
         lines.append("nothing to deploy")
-    for label, key in (("build:     ", "build"), ("recreate:  ", "up"), ("migrate:   ", "migrate"),
-                       ("hooks:     ", "hooks")):
-        if plan[key]:
-            lines.append(label + ", ".join(plan[key]))
+    for label, key in (("build:     ", "build"), ("recreate:  ", "up"), ("backup:    ", "backup"),
+                       ("migrate:   ", "migrate"), ("hooks:     ", "hooks")):
+        if plan.get(key):
+            lines.append(label + ", ".join(plan[key]) + (" (dumped before the migrations)" if key == "backup" else ""))
     if plan["deferred_before"]:
         lines.append("picks up:  %s (deferred last time)" % ", ".join(plan["deferred_before"]))
     if plan.get("pending_before") and not plan.get("pending"):
@@ -100,7 +100,7 @@ def record_for(run: Any, outcome: str, serving: str | None, message: str | None 
         services_recreated=list(first.get("recreated", [])), services_deferred=list(first.get("deferred", [])),
         services_pending=list(plan.get("pending" if serving == run.to_commit else "pending_before") or []),
         images=dict(prepared.get("images", {})), migrations=list(plan.get("migrate", [])),
-        hooks=list(plan.get("hooks", [])), gate=gate, outcome=outcome,
+        hooks=list(plan.get("hooks", [])), backups=list(run.facts.get("backups") or []), gate=gate, outcome=outcome,
         started=release_log.iso_now(run.marks.started), duration_s=run.marks.duration(), steps=run.marks.steps(),
         operator=lock.get("operator"), pinned=run.kind == "rollback" and outcome == "ok", message=message,
         note=run.p.get("note") or None, job_url=run.p.get("job_url") or None)
@@ -166,6 +166,8 @@ def summary_lines(run: Any, record: dict[str, Any], message: str | None = None) 
     if record["services_deferred"]:
         lines.append("deferred:   %s (busy; the next deploy or reconcile picks it up)"
                      % ", ".join(record["services_deferred"]))
+    if record.get("backups"):
+        lines.append("backups:    " + ", ".join(record["backups"]))
     lines += ["migrated:   " + (", ".join(record["migrations"]) or "-"),
               "hooks:      " + (", ".join(record["hooks"]) or "-"),
               "gate:       " + gate + (" (healthy after: %s)" % ready if ready and gate == "passed" else ""),

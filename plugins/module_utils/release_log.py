@@ -45,7 +45,7 @@ from ansible_collections.berth.compose.plugins.module_utils.env_file import (
     resolve_uid as _env_resolve_uid,
 )
 
-KINDS = ("deploy", "rollback", "reconcile", "task", "job")
+KINDS = ("deploy", "rollback", "reconcile", "task", "job", "restore")
 OUTCOMES = ("ok", "rolled_back", "failed", "hook_failed")
 QUERIES = ("current", "last_good", "history", "images", "retained")
 DEFAULT_MODE = 0o640
@@ -119,6 +119,7 @@ FIELDS = (
     ("images", _str_map, "a mapping of service name to image", dict),
     ("migrations", _name_or_mapping_list, "a list of names or mappings", list),
     ("hooks", _name_or_mapping_list, "a list of names or mappings", list),
+    ("backups", _str_list, "a list of dump files", list),
     ("gate", _gate, "null, a string or a mapping whose 'passed' is a boolean", None),
     ("outcome", lambda v: v in OUTCOMES, "one of " + ", ".join(OUTCOMES), None),
     ("started", _is_str, "a string (UTC ISO time)", None),

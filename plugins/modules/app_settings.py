@@ -70,6 +70,13 @@ options:
         is refused in words naming C(berth_hooks).
     type: raw
     default: {}
+  backups:
+    description:
+      - The database backups (C(berth_backups)), each C({name, service, command, restore_command, extension, keep,
+        on_calendar, writers}); judged by C(berth.compose.backup)'s rules, so a wrong one is refused in words naming
+        C(berth_backups) before anything changes.
+    type: raw
+    default: []
   restart_guards:
     description:
       - The restart guards (C(berth_restart_guards)), judged as the description says; any type is accepted here so
@@ -107,6 +114,7 @@ EXAMPLES = r"""
     hooks: "{{ berth_hooks }}"
     restart_guards: "{{ berth_restart_guards }}"
     jobs: "{{ berth_jobs }}"
+    backups: "{{ berth_backups }}"
 """
 
 RETURN = r"""
@@ -136,6 +144,7 @@ from ansible_collections.berth.compose.plugins.module_utils.app_settings import 
     guard_problems,
     hook_problems,
 )
+from ansible_collections.berth.compose.plugins.module_utils.backups import validate as validate_backups
 
 
 def main():
@@ -151,14 +160,16 @@ def main():
             hooks=dict(type="raw", default={}),
             restart_guards=dict(type="raw", default={}),
             jobs=dict(type="raw", default=[]),
+            backups=dict(type="raw", default=[]),
         ),
         supports_check_mode=True,
     )
     params = dict(module.params)
     hooks, guards, jobs = params.pop("hooks"), params.pop("restart_guards"), params.pop("jobs")
+    backups = params.pop("backups")
     settings = Settings(**params)
     problems = check_settings(settings) + hook_problems(hooks) + guard_problems(guards)
-    problems += jb.job_problems(jobs)
+    problems += jb.job_problems(jobs) + validate_backups(backups)
     # The host is looked at only for settings that passed: a refused name or path is never used.
     state = "unchecked"
     if not problems:

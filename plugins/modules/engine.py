@@ -113,6 +113,19 @@ options:
         strings, C(mode) V(exec) or V(run), C(when) V(before) or V(after). Anything else is refused before the lock.
     type: dict
     default: {}
+  backups:
+    description:
+      - The database backups (C(berth_backups)), as module M(berth.compose.backup) takes them.
+    type: list
+    elements: dict
+    default: []
+  backup_before_migrate:
+    description:
+      - When the plan migrates and a release serves, dump every backup of O(backups) with the serving release first
+        (C(berth_backup_before_migrate)); a failed dump stops the deploy before the migration. The plan shows it and
+        the record's C(backups) names the files.
+    type: bool
+    default: true
   restart_guards:
     description:
       - Service to C({command, wait, on_busy}) run before it is recreated; C(command) a non-empty list of strings,
@@ -274,6 +287,8 @@ ARGUMENT_SPEC = dict(
     unclaimed=dict(type="str", choices=["ignore", "full", "fail"], default="full"),
     one_shot=dict(type="list", elements="str", default=[]),
     hooks=dict(type="dict", default={}),
+    backups=dict(type="list", elements="dict", default=[]),
+    backup_before_migrate=dict(type="bool", default=True),
     restart_guards=dict(type="dict", default={}),
     zero_downtime=dict(type="list", elements="str", default=[]),
     caddyfile=dict(type="path", default="/etc/caddy/Caddyfile"),

@@ -11,6 +11,8 @@
 #   berth/vm-ssh:trixie     vm-docker plus an SSH server (host keys made at each container's first
 #                           boot): the demo's VM and the operator scenario's, reached over real SSH
 #   berth/app-base:1        busybox + sqlite3, the base of the sample app's images
+#   berth/pg:1              Debian's postgresql (server, psql, pg_dump, pg_restore) on berth/vm, for the
+#                           sample app's database overlay (compose.db.yaml); rebuilt when PG_PACKAGES changes
 set -euo pipefail
 
 SUITE=${BERTH_VM_SUITE:-trixie}
@@ -20,6 +22,8 @@ VM_DOCKER_IMAGE=berth/vm-docker:$SUITE
 VM_SSH_IMAGE=berth/vm-ssh:$SUITE
 VM_DOCKER_PACKAGES="docker.io docker-cli docker-compose python3-docker caddy iptables ansible-core nftables"
 APP_IMAGE=berth/app-base:1
+PG_IMAGE=berth/pg:1
+PG_PACKAGES="postgresql postgresql-client"
 WORK=${BERTH_PLATFORM_WORK:-/var/tmp/berth-platform}
 FORCE=${FORCE:-0}
 
@@ -163,6 +167,59 @@ build_app_base() {
   log "built $APP_IMAGE"
 }
 
+# A PostgreSQL server from Debian's packages (no registry image reaches these machines): installed
+# with apt in a build stage, then only its binaries (server, psql, pg_dump, pg_restore, pg_isready),
+# their libraries and share files are copied onto berth/app-base:1 (busybox), so the image stays
+# small to ship into a VM. The entry point initialises the cluster on first start (trust auth
+# inside the compose network: a test fixture) and runs postgres in the foreground (`berth-pg init`
+# only initialises).
+build_pg() {
+  local have
+  have=$(docker image inspect -f '{{ index .Config.Labels "berth.packages" }}' "$PG_IMAGE" 2>/dev/null || true)
+  if [ "$FORCE" != 1 ] && [ "$have" = "$PG_PACKAGES" ]; then log "$PG_IMAGE cached"; return; fi
+  log "building $PG_IMAGE (apt installs inside a build container)"
+  docker build -q -t "$PG_IMAGE" --build-arg "BASE=$VM_IMAGE" --build-arg "APP=$APP_IMAGE" \
+    --build-arg "PACKAGES=$PG_PACKAGES" - >/dev/null <<'DOCKERFILE'
+ARG BASE
+ARG APP
+FROM ${BASE} AS full
+ARG PACKAGES
+RUN apt-get update -qq \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${PACKAGES} \
+ && bin=$(echo /usr/lib/postgresql/*/bin) && lib=$(echo /usr/lib/postgresql/*/lib) \
+ && rm -rf "$lib"/llvmjit* "$lib"/bitcode \
+ && mkdir -p /out \
+ && for f in postgres initdb pg_ctl psql pg_dump pg_restore pg_isready; do cp --parents "$bin/$f" /out/; done \
+ && cp -a --parents "$lib" /usr/share/postgresql /usr/share/zoneinfo /out/ \
+ && for f in "$bin"/* "$lib"/*.so; do ldd "$f" 2>/dev/null | grep -oE '/[^ ]+'; done | sort -u \
+    | while read -r so; do cp -L --parents "$so" /out/; done \
+ && mkdir -p /out/usr/local/bin && for f in "$bin"/*; do ln -s "$f" /out/usr/local/bin/; done
+FROM ${APP}
+ARG PACKAGES
+LABEL berth.packages="${PACKAGES}"
+COPY --from=full /out/ /
+RUN echo 'postgres:x:101:101:postgres:/var/lib/postgresql:/bin/sh' >>/etc/passwd \
+ && echo 'postgres:x:101:' >>/etc/group \
+ && mkdir -p /var/lib/postgresql /var/run/postgresql && chown 101:101 /var/lib/postgresql /var/run/postgresql \
+ && printf '%s\n' '#!/bin/sh' 'set -e' 'PGDATA=${PGDATA:-/var/lib/postgresql/data}' \
+      'mkdir -p "$PGDATA" && chown postgres:postgres "$PGDATA" && chmod 0700 "$PGDATA"' \
+      'if [ ! -s "$PGDATA/PG_VERSION" ]; then' \
+      '  su postgres -c "initdb -D $PGDATA --auth=trust --username=postgres -E UTF8 --locale=C --no-sync >/dev/null"' \
+      '  echo "host all all 0.0.0.0/0 trust" >>"$PGDATA/pg_hba.conf"' \
+      '  su postgres -c "postgres --single -D $PGDATA postgres" <<SQL >/dev/null' \
+      'CREATE DATABASE ${POSTGRES_DB:-app};' \
+      'SQL' \
+      'fi' \
+      '[ "${1:-}" != init ] || exit 0' \
+      'exec su postgres -c "exec postgres -D $PGDATA -c listen_addresses=* -c jit=off"' \
+    >/usr/local/bin/berth-pg && chmod 0755 /usr/local/bin/berth-pg
+ENV PATH=/usr/local/bin:/bin PGUSER=postgres
+STOPSIGNAL SIGINT
+CMD ["/usr/local/bin/berth-pg"]
+DOCKERFILE
+  log "built $PG_IMAGE"
+}
+
 main() {
   mkdir -p "$WORK"
   ensure_engine
@@ -170,6 +227,7 @@ main() {
   build_app_base
   build_vm_docker
   build_vm_ssh
+  build_pg
   docker image ls --format '  {{.Repository}}:{{.Tag}}  {{.Size}}' | grep '^  berth/' >&2 || true
 }
 

@@ -42,7 +42,7 @@ def test_the_inventory_lists_the_vm_with_its_settings():
     assert data["berth_vms"]["hosts"] == ["app-vm-1"]
     hostvars = data["_meta"]["hostvars"]["app-vm-1"]
     for name in ("berth_app_name", "berth_change_rules", "berth_health_probes", "berth_hooks", "berth_restart_guards",
-                 "berth_registry_login", "berth_notify", "secrets_env", "caddy_sites", "systemd_backup_command"):
+                 "berth_registry_login", "berth_notify", "secrets_env", "caddy_sites", "berth_backups"):
         assert name in hostvars, name
     assert "StrictHostKeyChecking=yes" in hostvars["ansible_ssh_common_args"]
     # Every hook a rule names is defined.
