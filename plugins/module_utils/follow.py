@@ -68,7 +68,7 @@ def follow_problem(value: object) -> str | None:
     name = value[len("refs/heads/"):] if value.startswith("refs/heads/") else value
     if value.startswith("refs/") and not value.startswith("refs/heads/"):
         return "%s=%r is not allowed: name the branch without refs/, or a tag pattern such as v*" % (VARIABLE, value)
-    if not name or _BAD_CHARS.search(name) or _BAD_PARTS.search(name) or len(name) > 200:
+    if not name or _BAD_CHARS.search(name) or _BAD_PARTS.search(name) or len(name) > 100:
         return "%s=%r is not allowed: %s" % (VARIABLE, value, rule)
     return None
 

@@ -100,7 +100,7 @@ EXAMPLES = r"""
 - name: Deploy it through the release engine
   berth.compose.engine:
     root: /opt/shop
-    ref: "{{ follow.commit }}"
+    ref: "{{ follow.engine_ref }}"
     operator: "{{ follow.operator }}"
     project: shop
     env_file: /opt/shop/shared/.env
@@ -136,6 +136,10 @@ pinned:
   description: A rollback pin holds follow back.
   returned: when O(follow) is set
   type: bool
+engine_ref:
+  description: The ref to hand the engine - the commit of a followed branch, the tag's name.
+  returned: when O(follow) is set
+  type: str
 operator:
   description: The operator the deploy records, C(follow@<host name>).
   returned: always
@@ -242,7 +246,10 @@ def main():
                          p["max_failures"], p["window"], force=p["force"])
     if not module.check_mode:
         write_metrics(p, decision, records)
-    module.exit_json(changed=False, operator=operator, **decision.as_dict())
+    result = decision.as_dict()
+    # What the engine deploys: a tag by its name (the record keeps it), a branch by the commit the remote named.
+    result["engine_ref"] = decision.commit if spec.kind == "branch" else decision.ref
+    module.exit_json(changed=False, operator=operator, **result)
 
 
 if __name__ == "__main__":
