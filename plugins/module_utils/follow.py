@@ -204,8 +204,8 @@ def decide(spec: Spec, target: tuple[str, str] | None, serving: str | None, pin:
     serves (None: nothing deployed); pin: the rollback pin's commit or ''."""
     pinned = bool(pin)
     if target is None:
-        return Decision("missing", None, None, "follow: the remote has no %s; nothing to deploy"
-                        % spec.describe(), False, pinned)
+        what = "branch %s" % spec.value if spec.kind == "branch" else "tag matching %s" % spec.value
+        return Decision("missing", None, None, "follow: the remote has no %s; nothing to deploy" % what, False, pinned)
     ref, commit = target
     short = commit[:12]
     where = "%s (%s at %s)" % (ref, spec.describe(), short) if spec.kind == "tags" else "%s at %s" % (ref, short)

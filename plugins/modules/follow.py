@@ -183,8 +183,9 @@ def ls_remote(p, spec, check_mode):
     if not os.path.isdir(layout.repo):
         return dict(failed=True, msg="follow: %s is missing, nothing was deployed yet; deploy once by hand "
                     "(deploy.yml), then the timer follows %s" % (layout.repo, spec.describe()))
-    argv = ["git", "-C", layout.repo, "ls-remote", "origin"]
-    argv += ["refs/heads/%s" % spec.value] if spec.kind == "branch" else ["--tags"]
+    # Options before the remote: after it, git reads every word as a pattern.
+    argv = ["git", "-C", layout.repo, "ls-remote"]
+    argv += ["origin", "refs/heads/%s" % spec.value] if spec.kind == "branch" else ["--tags", "origin"]
     try:
         if check_mode:
             with rel.check_mode_ssh_environment(p["repo_ssh_key"], p["repo_known_hosts"]) as env:
