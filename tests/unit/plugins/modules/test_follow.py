@@ -41,7 +41,7 @@ def params(app, value, **extra):
 
 
 def test_the_highest_tag_is_chosen(app):
-    result, _ = run_module(follow, **params(app, "v*"))
+    result = run_module(follow, **params(app, "v*"))[0]
     assert not result["failed"], result
     assert result["ref"] == "v10" and result["engine_ref"] == "v10" and result["deploy"]
     assert result["commit"] == git("rev-parse", "v10^{commit}", cwd=app["src"])
@@ -50,7 +50,7 @@ def test_the_highest_tag_is_chosen(app):
 
 
 def test_a_branch_is_handed_to_the_engine_by_commit(app):
-    result, _ = run_module(follow, **params(app, "main"))
+    result = run_module(follow, **params(app, "main"))[0]
     head = git("rev-parse", "main", cwd=app["src"])
     assert result["ref"] == "main" and result["engine_ref"] == head and result["operator"].startswith("follow@")
 
@@ -58,16 +58,16 @@ def test_a_branch_is_handed_to_the_engine_by_commit(app):
 def test_the_pin_holds(app):
     with open(os.path.join(app["root"], ".berth", "pin"), "w") as handle:
         handle.write(git("rev-parse", "v2", cwd=app["src"]) + "\n")
-    result, _ = run_module(follow, **params(app, "main"))
+    result = run_module(follow, **params(app, "main"))[0]
     assert result["action"] == "pinned" and not result["deploy"] and "rollback pin" in result["msg"]
 
 
 def test_a_bad_value_is_refused_before_anything_is_written(app):
-    result, _ = run_module(follow, **params(app, "main..x"))
+    result = run_module(follow, **params(app, "main..x"))[0]
     assert result["failed"] and "berth_follow" in result["msg"]
     assert not os.path.exists(app["metrics"])
 
 
 def test_check_mode_writes_no_metrics(app):
-    result, _ = run_module(follow, check_mode=True, **params(app, "v*"))
+    result = run_module(follow, check_mode=True, **params(app, "v*"))[0]
     assert result["deploy"] and not os.path.exists(app["metrics"])
