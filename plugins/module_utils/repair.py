@@ -29,6 +29,7 @@ from typing import Any
 
 from ansible_collections.berth.compose.plugins.module_utils import commands
 from ansible_collections.berth.compose.plugins.module_utils import deploy_lock
+from ansible_collections.berth.compose.plugins.module_utils import follow
 from ansible_collections.berth.compose.plugins.module_utils import host
 from ansible_collections.berth.compose.plugins.module_utils import reconcile as rc
 from ansible_collections.berth.compose.plugins.module_utils import release_log
@@ -213,7 +214,14 @@ class Reconciler:
             enabled = bool(self.p["enable_file"]) and os.path.exists(self.p["enable_file"])
             os.makedirs(directory, exist_ok=True)
             text = rc.render_metrics(self.p["app_name"], enabled, now, result, state.get("repaired_total", 0))
-            atomic_write(rc.metrics_path(directory, self.p["app_name"]), text, 0o644)
+            path = rc.metrics_path(directory, self.p["app_name"])
+            # The follow gauges (berth.compose.follow) share the file: kept as they are.
+            try:
+                with open(path) as handle:
+                    text += follow.follow_lines(handle.read())
+            except OSError:
+                pass
+            atomic_write(path, text, 0o644)
         return state
 
     def record_baseline(self) -> None:
