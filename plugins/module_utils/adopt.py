@@ -227,8 +227,10 @@ def inspect(directory: str, root: str, configured_project: str, compose_files: S
     plan.commit = run(_git(directory, "rev-parse", "--verify", "HEAD^{commit}")).out.strip()
     plan.branch = run(_git(directory, "symbolic-ref", "-q", "--short", "HEAD"), check=False).out.strip()
     plan.origin = run(_git(directory, "remote", "get-url", "origin"), check=False).out.strip()
-    plan.problems += [p for p in [dirty_problem(directory, dirty_paths(
-        run(_git(directory, "status", "--porcelain", "--untracked-files=all"), merge=False).out))] if p]
+    # The .env it was run with is what adopting brings into berth's env file, not a change of the code.
+    dirty = [path for path in dirty_paths(run(_git(directory, "status", "--porcelain", "--untracked-files=all"),
+                                              merge=False).out) if path != ".env"]
+    plan.problems += [p for p in [dirty_problem(directory, dirty)] if p]
     texts = []
     for name in compose_files:
         tracked = run(_git(directory, "ls-files", "--error-unmatch", "--", name), check=False)

@@ -99,7 +99,7 @@ def fake_docker(ps="", volumes=""):
 
 @pytest.fixture
 def checkout(tmp_path):
-    origin = new_repo(tmp_path / "origin", {"compose.yaml": COMPOSE, ".gitignore": ".env\n"}, "v1")
+    origin = new_repo(tmp_path / "origin", {"compose.yaml": COMPOSE}, "v1")
     work = tmp_path / "heartbeat-dashboard"
     git(tmp_path, "clone", "-q", str(origin), str(work))
     write(work, ".env", "APP_MESSAGE=hello\nDB_PASSWORD='s3cret'\n")
@@ -121,7 +121,7 @@ def test_inspect_a_clean_checkout(checkout, tmp_path):
 
 def test_inspect_refuses_a_dirty_checkout_naming_the_files(checkout, tmp_path):
     write(checkout, "compose.yaml", COMPOSE + "# edited on the VM\n")
-    write(checkout, "hotfix.sh", "echo\n")
+    write(checkout, "hotfix.sh", "echo\n")  # and .env, untracked: what adopting brings in, not a change
     plan = adopt.inspect(str(checkout), str(tmp_path / "root"), "heartbeat-dashboard", ["compose.yaml"],
                          run=fake_docker())
     assert len(plan.problems) == 1
