@@ -90,8 +90,8 @@ def dirty_problem(directory: str, paths: Sequence[str], limit: int = 10) -> str 
 def project_problem(derived: str, source: str, configured: str) -> str | None:
     """A message when berth's compose project is not the hand-run one (its volumes would not be found)."""
     if not PROJECT_NAME.match(derived):
-        return "the hand-run project name %r (from %s) is not one berth accepts (%s)" % (derived, source,
-                                                                                        PROJECT_RULE)
+        return "the hand-run project name %r (from %s) is not one berth accepts (%s)" % (
+            derived, source, PROJECT_RULE)
     if derived != configured:
         return ("berth_compose_project is %r, but the hand-run app's compose project is %r (from %s): set "
                 "berth_compose_project: %s for this app in the inventory, so berth keeps its volumes and their "
@@ -221,8 +221,8 @@ def inspect(directory: str, root: str, configured_project: str, compose_files: S
         plan.problems.append("from=%s is not a git checkout (git rev-parse: %s)" % (directory, top.out.strip()))
         return plan
     if os.path.normpath(top.out.strip()) != os.path.normpath(directory):
-        plan.problems.append("from=%s is inside the checkout %s: give its top directory" % (directory,
-                                                                                              top.out.strip()))
+        plan.problems.append("from=%s is inside the checkout %s: give its top directory" % (
+            directory, top.out.strip()))
         return plan
     plan.commit = run(_git(directory, "rev-parse", "--verify", "HEAD^{commit}")).out.strip()
     plan.branch = run(_git(directory, "symbolic-ref", "-q", "--short", "HEAD"), check=False).out.strip()

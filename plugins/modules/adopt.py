@@ -27,9 +27,10 @@ description:
 attributes:
   check_mode:
     support: full
-    details: O(step=plan) reads only; O(step=env) reports the keys it would add or replace and writes nothing.
+    description: O(step=plan) reads only; O(step=env) reports the keys it would add or replace and writes nothing.
   diff_mode:
     support: none
+    description: No diff; O(step=env) returns key names only, never a value.
 options:
   step:
     description: V(plan) reads and refuses; V(env) writes the env file.
@@ -64,6 +65,8 @@ options:
     description: The docker CLI.
     type: str
     default: docker
+extends_documentation_fragment:
+  - berth.compose.attributes
 seealso:
   - module: berth.compose.release
   - module: berth.compose.env_file
