@@ -36,7 +36,7 @@ except ImportError:  # the scheduled-job runner on a VM without ansible-core (mo
     open_url = None
 
 SCHEMA = "berth.compose.notify/1"
-KINDS = ("deploy", "rollback", "reconcile", "task", "job", "restore", "backup")
+KINDS = ("deploy", "rollback", "reconcile", "task", "job", "restore", "backup", "adopt")
 OUTCOMES = ("ok", "rolled_back", "failed", "hook_failed")
 # The release log fields a payload carries (images, steps, hooks and migrations stay in the log).
 RECORD_FIELDS = (

@@ -45,7 +45,7 @@ from ansible_collections.berth.compose.plugins.module_utils.env_file import (
     resolve_uid as _env_resolve_uid,
 )
 
-KINDS = ("deploy", "rollback", "reconcile", "task", "job", "restore")
+KINDS = ("deploy", "rollback", "reconcile", "task", "job", "restore", "adopt")
 OUTCOMES = ("ok", "rolled_back", "failed", "hook_failed")
 QUERIES = ("current", "last_good", "history", "images", "retained")
 DEFAULT_MODE = 0o640

@@ -22,7 +22,7 @@ description:
     and change nothing. A line that is not a JSON object (truncated or corrupt) is skipped with a warning naming its
     line number; it never fails the task.
   - "The record fields: C(id) (generated when omitted: UTC time plus random hex, so ids sort by time), C(kind)
-    (V(deploy), V(rollback), V(reconcile), V(task); required), C(ref) (the ref as the operator gave it),
+    (V(deploy), V(rollback), V(reconcile), V(task), V(job), V(restore), V(adopt); required), C(ref) (the ref as the operator gave it),
     C(from_commit) (serving before), C(to_commit) (the release this run went to), C(serving_commit) (what serves
     after this run: C(to_commit) on success or V(hook_failed), the release it went back to after V(rolled_back),
     C(from_commit) after a failure before cutover),
