@@ -98,10 +98,13 @@ options:
     elements: dict
     default: []
   unclaimed:
-    description: What a changed path no rule or service claims does.
+    description:
+      - What a changed path no rule or service claims does. V(build) rebuilds and recreates the services that
+        build from a context, never an image-only one (a database from a registry image); V(ignore) only reports
+        it; V(full) deploys everything; V(fail) refuses the deploy.
     type: str
-    choices: [ignore, full, fail]
-    default: full
+    choices: [ignore, build, full, fail]
+    default: build
   one_shot:
     description: One-shot services (migrations) run before cutover when they change.
     type: list
@@ -268,7 +271,7 @@ ARGUMENT_SPEC = dict(
     repo_ssh_key=dict(type="str", no_log=True),
     repo_known_hosts=dict(type="str"),
     change_rules=dict(type="list", elements="dict", default=[]),
-    unclaimed=dict(type="str", choices=["ignore", "full", "fail"], default="full"),
+    unclaimed=dict(type="str", choices=["ignore", "build", "full", "fail"], default="build"),
     one_shot=dict(type="list", elements="str", default=[]),
     hooks=dict(type="dict", default={}),
     restart_guards=dict(type="dict", default={}),
