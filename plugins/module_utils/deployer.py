@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from ansible_collections.berth.compose.plugins.module_utils import deploy_lock
+from ansible_collections.berth.compose.plugins.module_utils import env_fingerprint
 from ansible_collections.berth.compose.plugins.module_utils import commands as cmd
 from ansible_collections.berth.compose.plugins.module_utils import host
 from ansible_collections.berth.compose.plugins.module_utils import names
@@ -203,6 +204,8 @@ class Deployer:
             # Ports open around Caddy and the firewall: said before anything changes, never fatal.
             self.result.setdefault("warnings", []).extend(exposure_warnings(target_model, self.p["caddy_sites"]))
         if self.check_mode or not plan["work"]:
+            if not self.check_mode and self.kind == "deploy" and self.to_commit == self.from_commit:
+                self._keep_env_fingerprint(baseline=True)
             return
         self._apply(plan)
 
@@ -263,6 +266,14 @@ class Deployer:
         else:
             wanted = self.from_commit != self.to_commit
         computed: dict[str, Any] = {}
+        env_changed = None
+        if deploying:
+            # Provision rendered a rotated vault value since the serving release was deployed: its readers go.
+            self.facts["env_fingerprint"] = env_fingerprint.fingerprint(p["env_file"])
+            if self.from_commit and current_dir:
+                env_changed = env_fingerprint.change_reason(current_dir, self.from_commit,
+                                                            self.facts["env_fingerprint"])
+                wanted = wanted or bool(env_changed)
         if wanted:
             refs = {self.to_commit: self.ref}
             if self.from_commit and current_dir:
@@ -277,7 +288,7 @@ class Deployer:
             request = ChangeRequest(
                 project_dir=self.layout.repo, compose_project=p["project"], compose_files=list(p["compose_files"]),
                 env_file=p["env_file"], rules=p["change_rules"], unclaimed=p["unclaimed"], services=services,
-                **sides)
+                env_changed=env_changed, **sides)
             try:
                 computed = compute_plan(request, render=self._render_for(refs)).as_dict()
             except UnclaimedPathsError as exc:
@@ -347,6 +358,7 @@ class Deployer:
         message = "Migrations were not reverted." if self.kind == "rollback" else None
         self._record("ok", serving, message=message)
         if self.kind == "deploy":  # a rollback keeps every release: it may be rolled forward again
+            self._keep_env_fingerprint()
             self._prune()
 
     def _prepare(self, plan: Mapping[str, Any]) -> dict[str, Any]:
@@ -454,6 +466,22 @@ class Deployer:
         self.result.update(record=record, outcome=outcome, changed=True)
         self.result["summary"] = summary_lines(self, record, message)
         return record
+
+    def _keep_env_fingerprint(self, baseline: bool = False) -> None:
+        """The env file's fingerprint goes with the release deployed (never its content), unless a reader of it
+        was left out (pending: the next deploy picks it up). ``baseline``: a release deployed before
+        fingerprints were kept gets the one of now, nothing more."""
+        value = self.facts.get("env_fingerprint")
+        planned = self.result.get("planned") or {}
+        directory = self.layout.release_dir(self.to_commit)
+        if not value or planned.get("pending") or not os.path.isdir(directory):
+            return
+        if baseline and env_fingerprint.recorded(directory):
+            return
+        try:
+            env_fingerprint.record(directory, value)
+        except OSError as exc:
+            self.result.setdefault("warnings", []).append("could not keep the env file's fingerprint: %s" % exc)
 
     def _prune(self) -> None:
         target = self.facts["target"]

@@ -641,3 +641,40 @@ def test_a_good_note_and_job_url_have_no_problem():
     from ansible_collections.berth.compose.plugins.module_utils.engine_record import note_problems
     assert note_problems("x" * 200, "https://gitlab.example.com/g/p/-/jobs/9") == []
     assert note_problems(None, None) == [] and note_problems("tab\tok", "") == []
+
+
+# ------------------------------------------------------------------ an env-only change (issue 20 part 7)
+
+def test_a_deploy_of_the_same_ref_after_the_env_file_changed_plans_a_recreate_of_its_readers(tmp_path, monkeypatch):
+    run, gate, root = story(tmp_path, monkeypatch)
+    (root / "shared").mkdir()
+    env = root / "shared" / ".env"
+    env.write_text("DB_PASSWORD=first-secret\n")
+    result = run.run()
+    assert not result.get("failed"), result
+    recorded = (root / "releases" / B / ".berth" / "env.sha256").read_text()
+    assert "first-secret" not in recorded and len(recorded.strip()) == 64
+    # The same ref, the env file unchanged: nothing is planned.
+    again, requests = deploy_again(root, monkeypatch, dict(build=[]), ref=B)
+    result = again.run()
+    assert not result.get("failed"), result
+    assert requests == [] and not result["planned"]["work"]
+    # Provision rotated a vault value: the same ref again plans, and says why.
+    env.write_text("DB_PASSWORD=rotated-secret\n")
+    again, requests = deploy_again(root, monkeypatch, dict(recreate=["api"], summary="recreate [api]"), ref=B)
+    result = again.run()
+    assert not result.get("failed"), result
+    assert requests[0].env_changed == "env file changed since %s was deployed" % B[:12]
+    assert result["planned"]["up"] == ["api"]
+    assert (root / "releases" / B / ".berth" / "env.sha256").read_text() != recorded
+    assert "rotated-secret" not in json.dumps(result)
+
+
+def test_a_release_deployed_before_fingerprints_gets_one_and_plans_nothing(tmp_path, monkeypatch):
+    run, gate, root = story(tmp_path, monkeypatch)
+    (root / "shared").mkdir()
+    (root / "shared" / ".env").write_text("A=1\n")
+    again, requests = deploy_again(root, monkeypatch, dict(build=[]), ref=A)
+    result = again.run()
+    assert not result.get("failed") and requests == [] and not result["planned"]["work"]
+    assert (root / "releases" / A / ".berth" / "env.sha256").exists()
