@@ -58,6 +58,9 @@ class Plan:
     pending: t.List[str] = field(default_factory=list)
     # Why services that read the env file are recreated though no path changed ("" when not).
     env_reason: str = ""
+    # `services: all` with a known previous side: the services rebuilt only because the operator asked for
+    # all; the deploy engine recreates them only when the rebuilt image differs from the one that runs.
+    rebuilt_only: t.List[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, t.Any]:
         return {
@@ -77,6 +80,7 @@ class Plan:
             "config_changes": dict(self.config_changes),
             "pending": list(self.pending),
             "env_reason": self.env_reason,
+            "rebuilt_only": list(self.rebuilt_only),
         }
 
 
@@ -299,7 +303,9 @@ def _choose_services(plan: Plan, build: set[str], recreate: set[str], full_reaso
     buildable = set(plan.buildable)
     everything = set(plan.services)
     if override_all and known and not full_reasons:
-        build = build | buildable  # rebuilt; an image-only service is recreated only when its config changed
+        # rebuilt; an image-only service is recreated only when its config changed
+        plan.rebuilt_only = sorted(buildable - build - recreate)
+        build = build | buildable
     elif override_all:
         plan.full, plan.full_reasons = True, ["operator asked for all services"]
     elif override is not None:

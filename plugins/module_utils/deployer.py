@@ -315,6 +315,7 @@ class Deployer:
                     notes=list(self.facts.get("notes") or []) + list(target.get("notes") or []),
                     summary=computed.get("summary"), full=computed.get("full", False),
                     full_reasons=list(computed.get("full_reasons", [])))
+        plan["rebuilt_only"] = [s for s in computed.get("rebuilt_only") or [] if s in up] if deploying else []
         plan["hook_steps"] = hook_steps(plan["hooks"], p["hooks"])
         plan["work"] = bool(up or plan["build"] or plan["migrate"] or plan["hook_steps"])
         if not deploying:
@@ -332,6 +333,13 @@ class Deployer:
         prepared = self._prepare(plan)
         self.facts["prepared"] = prepared
         self.marks.mark("build")
+        if plan.get("rebuilt_only"):
+            # `-e service=all` rebuilt them; nothing else changed: recreated only when the image did
+            same = self._running_image(plan["rebuilt_only"], prepared.get("images") or {})
+            if same:
+                plan["up"] = [s for s in plan["up"] if s not in same]
+                self.result["plan"].append("unchanged: %s (the rebuilt image is the one that runs: not recreated)"
+                                           % ", ".join(same))
         if self.kind == "rollback":
             # The services whose image or configuration differs.
             current_images = set(prepared.get("current_images", {}).values())
@@ -385,6 +393,24 @@ class Deployer:
         serving = rel.read_images(current) if current else {}
         differ = set(plan["up"]) | set(plan["build"]) | set(plan["migrate"])
         return dict((s, image) for s, image in serving.items() if s not in differ)
+
+    def _running_image(self, services: Iterable[str], images: Mapping[str, Any]) -> list[str]:
+        """Of ``services``, those whose every container runs the very image (by ID) this release prepared for it.
+        Any doubt (no container, docker cannot tell) counts as changed."""
+        docker = self.release.p["docker"]
+        same = []
+        for service in services:
+            if not images.get(service):
+                continue
+            try:
+                wanted = host.run(cmd.image_inspect(images[service], docker=docker)).out.strip()
+                ids = host.run(cmd.ps(self.p["project"], service, docker=docker)).out.split()
+                running = host.run(cmd.inspect(ids, "{{.Image}}", docker=docker)).out.split() if ids else []
+            except host.CommandError:
+                continue
+            if wanted and running and all(r == wanted for r in running):
+                same.append(service)
+        return same
 
     def _registry_login(self) -> None:
         login = self.p["registry_login"]

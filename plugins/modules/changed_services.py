@@ -320,6 +320,15 @@ env_reason:
   returned: success
   type: str
   sample: "env file changed since 3f2a9c1d0b7e was deployed"
+rebuilt_only:
+  description:
+    - With O(services=all) and a known from side, the services rebuilt only because all were asked for (no
+      changed path or config touches them), sorted. The deploy engine recreates them only when the rebuilt
+      image differs from the one their container runs. Empty otherwise.
+  returned: success
+  type: list
+  elements: str
+  sample: [worker]
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -405,6 +405,13 @@ def test_services_all_with_a_known_previous_side_rebuilds_but_leaves_an_unchange
     assert result.build == ["api", "web"]
     assert "db" not in result.recreate and not result.full
     assert "operator asked for all services" in result.summary
+    # rebuilt at the operator's word only: recreated only if the rebuilt image differs (the engine looks)
+    assert result.rebuilt_only == ["api", "web"]
+
+
+def test_services_all_names_no_rebuilt_only_service_the_change_itself_touches(app):
+    result = plan(["web/index.html"], app, override="all", config_changes={})
+    assert result.build == ["api", "web"] and result.rebuilt_only == ["api"]
 
 
 def test_services_all_recreates_an_image_only_service_whose_config_changed(app):

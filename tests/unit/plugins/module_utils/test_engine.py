@@ -678,3 +678,31 @@ def test_a_release_deployed_before_fingerprints_gets_one_and_plans_nothing(tmp_p
     result = again.run()
     assert not result.get("failed") and requests == [] and not result["planned"]["work"]
     assert (root / "releases" / A / ".berth" / "env.sha256").exists()
+
+
+def docker_answers(monkeypatch, image_id, running_id):
+    """host.run for the rebuilt-image check: the image's ID, one container, the ID that container runs."""
+    def run(argv, **kw):
+        if argv[1:3] == ["image", "inspect"]:
+            return host_result(image_id + "\n")
+        if argv[1] == "ps":
+            return host_result("c1\n")
+        if argv[1] == "inspect":
+            return host_result(running_id + "\n")
+        raise AssertionError(argv)
+    monkeypatch.setattr(deployer_module.host, "run", run)
+
+
+@pytest.mark.parametrize("running,up", [("sha256:same", []), ("sha256:older", ["web"])])
+def test_service_all_recreates_a_service_rebuilt_at_the_operators_word_only_when_its_image_changed(
+        tmp_path, monkeypatch, running, up):
+    run, gate, root = story(tmp_path, monkeypatch, service="all")
+    monkeypatch.setattr(deployer_module, "compute_plan",
+                        lambda request, render: FakePlan(build=["web"], rebuilt_only=["web"]))
+    docker_answers(monkeypatch, "sha256:same", running)
+    result = run.run()
+    assert not result.get("failed"), result
+    assert cutovers(run) == [(B, up, "")]
+    assert log_of(root)[-1]["services_built"] == ["web"] and log_of(root)[-1]["services_recreated"] == up
+    if not up:
+        assert any(line.startswith("unchanged: web") for line in result["plan"]), result["plan"]
