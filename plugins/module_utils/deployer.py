@@ -338,8 +338,9 @@ class Deployer:
             same = self._running_image(plan["rebuilt_only"], prepared.get("images") or {})
             if same:
                 plan["up"] = [s for s in plan["up"] if s not in same]
+                self._keep_running_refs(prepared, same)
                 self.result["plan"].append("unchanged: %s (the rebuilt image is the one that runs: not recreated)"
-                                           % ", ".join(same))
+                                           % ", ".join(sorted(same)))
         if self.kind == "rollback":
             # The services whose image or configuration differs.
             current_images = set(prepared.get("current_images", {}).values())
@@ -394,23 +395,41 @@ class Deployer:
         differ = set(plan["up"]) | set(plan["build"]) | set(plan["migrate"])
         return dict((s, image) for s, image in serving.items() if s not in differ)
 
-    def _running_image(self, services: Iterable[str], images: Mapping[str, Any]) -> list[str]:
-        """Of ``services``, those whose every container runs the very image (by ID) this release prepared for it.
-        Any doubt (no container, docker cannot tell) counts as changed."""
+    def _running_image(self, services: Iterable[str], images: Mapping[str, Any]) -> dict[str, str]:
+        """Of ``services``, those whose every container runs the very image (by ID) this release prepared for it:
+        service -> the image name those containers were created with. Any doubt (no container, docker cannot
+        tell, containers of different names) counts as changed."""
         docker = self.release.p["docker"]
-        same = []
+        same: dict[str, str] = {}
         for service in services:
             if not images.get(service):
                 continue
             try:
                 wanted = host.run(cmd.image_inspect(images[service], docker=docker)).out.strip()
                 ids = host.run(cmd.ps(self.p["project"], service, docker=docker)).out.split()
-                running = host.run(cmd.inspect(ids, "{{.Image}}", docker=docker)).out.split() if ids else []
+                running = host.run(cmd.inspect(ids, "{{.Image}} {{.Config.Image}}", docker=docker)).out.splitlines() \
+                    if ids else []
             except host.CommandError:
                 continue
-            if wanted and running and all(r == wanted for r in running):
-                same.append(service)
+            pairs = set(tuple(line.split()) for line in running if line.strip())
+            if wanted and len(pairs) == 1:
+                image_id, name = (list(pairs)[0] + ("", ""))[:2]
+                if image_id == wanted and name:
+                    same[service] = name
         return same
+
+    def _keep_running_refs(self, prepared: dict[str, Any], same: Mapping[str, str]) -> None:
+        """The release names the image refs its unchanged containers were created with (same image): a later
+        ``up`` (boot, reconcile) finds their config unchanged; the extra tag of the same image goes."""
+        images = dict(prepared.get("images") or {})
+        extra = [images[s] for s in same if images.get(s) and images[s] != same[s]]
+        images.update(same)
+        prepared["images"] = images
+        rel.write_if_changed(os.path.join(self.layout.release_dir(self.to_commit), rel.OVERRIDE),
+                             rel.render_override(images))
+        for ref in extra:
+            # untags only: the image keeps the name its containers run
+            host.run([self.release.p["docker"], "image", "rm", ref], check=False)
 
     def _registry_login(self) -> None:
         login = self.p["registry_login"]

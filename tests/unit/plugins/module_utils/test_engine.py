@@ -680,15 +680,18 @@ def test_a_release_deployed_before_fingerprints_gets_one_and_plans_nothing(tmp_p
     assert (root / "releases" / A / ".berth" / "env.sha256").exists()
 
 
-def docker_answers(monkeypatch, image_id, running_id):
-    """host.run for the rebuilt-image check: the image's ID, one container, the ID that container runs."""
+def docker_answers(monkeypatch, image_id, running_id, ran):
+    """host.run for the rebuilt-image check: the image's ID, one container, the ID and name that container runs."""
     def run(argv, **kw):
+        ran.append(argv)
         if argv[1:3] == ["image", "inspect"]:
             return host_result(image_id + "\n")
         if argv[1] == "ps":
             return host_result("c1\n")
         if argv[1] == "inspect":
-            return host_result(running_id + "\n")
+            return host_result(running_id + " shop-web:" + A[:12] + "\n")
+        if argv[1:3] == ["image", "rm"]:
+            return host_result("")
         raise AssertionError(argv)
     monkeypatch.setattr(deployer_module.host, "run", run)
 
@@ -699,10 +702,19 @@ def test_service_all_recreates_a_service_rebuilt_at_the_operators_word_only_when
     run, gate, root = story(tmp_path, monkeypatch, service="all")
     monkeypatch.setattr(deployer_module, "compute_plan",
                         lambda request, render: FakePlan(build=["web"], rebuilt_only=["web"]))
-    docker_answers(monkeypatch, "sha256:same", running)
+    ran = []
+    docker_answers(monkeypatch, "sha256:same", running, ran)
     result = run.run()
     assert not result.get("failed"), result
     assert cutovers(run) == [(B, up, "")]
     assert log_of(root)[-1]["services_built"] == ["web"] and log_of(root)[-1]["services_recreated"] == up
     if not up:
         assert any(line.startswith("unchanged: web") for line in result["plan"]), result["plan"]
+        # the release runs what its container was created with (a later `up` finds nothing to change);
+        # the new tag of that same image goes
+        assert log_of(root)[-1]["images"] == {"web": "shop-web:" + A[:12]}
+        override = (root / "releases" / B / ".berth" / "images.yml").read_text()
+        assert "shop-web:" + A[:12] in override and B[:12] not in override
+        assert ["docker", "image", "rm", "shop-web:" + B[:12]] in ran
+    else:
+        assert log_of(root)[-1]["images"] == {"web": "shop-web:" + B[:12]}
