@@ -47,7 +47,12 @@ options:
     type: str
     required: true
   service:
-    description: Services to deploy (a name, a comma-separated list or V(all)); default what the changed paths need.
+    description:
+      - Services to deploy (a name, a comma-separated list or V(all)); default what the changed paths need, plus
+        the services that read the env file when it changed since the serving release was deployed (each release
+        keeps the env file's SHA-256 in C(.berth/env.sha256)).
+      - V(all) rebuilds every service that builds and recreates a rebuilt one only when its image changed, an
+        image-only one only when its config changed; on a host with no release yet it deploys everything.
     type: raw
   auto_rollback:
     description: Switch back to the release that served when the cutover or the gate fails.
