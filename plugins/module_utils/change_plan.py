@@ -18,7 +18,7 @@ from ansible_collections.berth.compose.plugins.module_utils.change_rules import 
 )
 from ansible_collections.berth.compose.plugins.module_utils.pathglob import MatcherIndex, normalize_path
 
-UNCLAIMED_POLICIES = ("ignore", "full", "fail")
+UNCLAIMED_POLICIES = ("ignore", "build", "full", "fail")
 FULL_REASONS_LIMIT = 20
 
 
@@ -56,6 +56,11 @@ class Plan:
     # Services the change touches that an operator's `services` override left out: they still run
     # the older code, and the next deploy without an override picks them up.
     pending: t.List[str] = field(default_factory=list)
+    # Why services that read the env file are recreated though no path changed ("" when not).
+    env_reason: str = ""
+    # `services: all` with a known previous side: the services rebuilt only because the operator asked for
+    # all; the deploy engine recreates them only when the rebuilt image differs from the one that runs.
+    rebuilt_only: t.List[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, t.Any]:
         return {
@@ -74,6 +79,8 @@ class Plan:
             "removed": list(self.removed),
             "config_changes": dict(self.config_changes),
             "pending": list(self.pending),
+            "env_reason": self.env_reason,
+            "rebuilt_only": list(self.rebuilt_only),
         }
 
 
@@ -125,6 +132,10 @@ class PlanInput:
     full_reason: t.Optional[str] = None
     from_commit: t.Optional[str] = None
     to_commit: t.Optional[str] = None
+    # The env file changed since the serving release was deployed: these services read it (env_file),
+    # and ``env_reason`` says why they are recreated.
+    env_readers: t.List[str] = field(default_factory=list)
+    env_reason: t.Optional[str] = None
 
 
 def _fmt(names: t.Iterable[str]) -> str:
@@ -252,6 +263,8 @@ def plan_changes(plan_input: PlanInput) -> Plan:
             unclaimed_paths.append(path)
             if plan_input.unclaimed == "full":
                 full_reasons.append("%s: unclaimed (policy: full)" % path)
+            elif plan_input.unclaimed == "build":  # no image-only service: a file outside every context
+                build |= set(plan_input.buildable)
             reasons[path] = "%s (policy: %s)" % (effect.reason, plan_input.unclaimed)
         else:
             ignored += effect.kind == "ignored"
@@ -259,6 +272,8 @@ def plan_changes(plan_input: PlanInput) -> Plan:
     config_changes = plan_input.config_changes or {}
     build |= {s for s, action in config_changes.items() if action == "build"}
     recreate |= {s for s, action in config_changes.items() if action == "recreate"}
+    if plan_input.env_reason:
+        recreate |= set(plan_input.env_readers)
     rule_hook_order: dict[str, int] = {}
     for rule in plan_input.rules:
         for hook in rule.hooks:
@@ -271,9 +286,12 @@ def plan_changes(plan_input: PlanInput) -> Plan:
                 from_commit=plan_input.from_commit, to_commit=plan_input.to_commit,
                 services=sorted(plan_input.services), buildable=sorted(plan_input.buildable),
                 config_changes=dict(config_changes),
-                removed=sorted(s for s, a in config_changes.items() if a == "removed"))
-    _choose_services(plan, build, recreate, full_reasons, override_all, override)
-    how = "operator override" if override_all or override is not None else None
+                removed=sorted(s for s, a in config_changes.items() if a == "removed"),
+                env_reason=plan_input.env_reason if plan_input.env_reason and plan_input.env_readers else "")
+    # `all` with a known previous side: every service that builds is rebuilt, the others only when changed
+    known = plan_input.config_changes is not None and not plan_input.full_reason
+    _choose_services(plan, build, recreate, full_reasons, override_all, override, known)
+    how = "operator asked for all services" if override_all else "operator override" if override is not None else None
     plan.summary = _summary(plan, len(reasons), ignored, how)
     if plan_input.unclaimed == "fail" and plan.unclaimed and override is None and not override_all:
         raise UnclaimedPathsError(plan)
@@ -281,10 +299,14 @@ def plan_changes(plan_input: PlanInput) -> Plan:
 
 
 def _choose_services(plan: Plan, build: set[str], recreate: set[str], full_reasons: list[str], override_all: bool,
-                     override: list[str] | None) -> None:
+                     override: list[str] | None, known: bool = False) -> None:
     buildable = set(plan.buildable)
     everything = set(plan.services)
-    if override_all:
+    if override_all and known and not full_reasons:
+        # rebuilt; an image-only service is recreated only when its config changed
+        plan.rebuilt_only = sorted(buildable - build - recreate)
+        build = build | buildable
+    elif override_all:
         plan.full, plan.full_reasons = True, ["operator asked for all services"]
     elif override is not None:
         natural = everything if full_reasons else (build | recreate) & everything
@@ -319,6 +341,8 @@ def _summary(plan: Plan, npaths: int, ignored: int, how: str | None) -> str:
         if how:
             head += " (%s)" % how
     tail = ["%d changed path%s" % (npaths, "" if npaths == 1 else "s")]
+    if plan.env_reason:
+        tail.insert(0, plan.env_reason)
     if plan.hooks:
         tail.append("hooks " + _fmt(plan.hooks))
     if ignored:

@@ -58,6 +58,9 @@ class ChangeRequest:
     rules: list = field(default_factory=list)
     unclaimed: str = "ignore"
     use_defaults: bool = True
+    # Why the env file counts as changed (it differs from what the serving release was deployed with):
+    # the services that read it are recreated. None: unchanged or unknown.
+    env_changed: t.Optional[str] = None
 
 
 # What Compose accepts as a project name.
@@ -205,11 +208,14 @@ def compute_plan(request: ChangeRequest, render: t.Callable[..., t.Dict[str, t.A
         claim_index = MatcherIndex()
         if request.use_defaults:
             claims, claim_index = new.claims(_config_inputs(to_dir, request.compose_files, paths))
+        env_readers = new.env_file_readers(request.env_file) if request.env_changed else []
     plan = plan_changes(PlanInput(
         paths=paths, services=new.services, buildable=new.buildable, rules=rules, claims=claims,
         claim_index=claim_index, config_changes=config_changes, unclaimed=request.unclaimed,
         override=request.services, full_reason=changes.full_reason if changes else None,
-        from_commit=changes.from_commit if changes else None, to_commit=changes.to_commit if changes else None))
-    if changes and changes.from_commit and changes.from_commit == changes.to_commit and not plan.full:
+        from_commit=changes.from_commit if changes else None, to_commit=changes.to_commit if changes else None,
+        env_readers=env_readers, env_reason=request.env_changed))
+    if (changes and changes.from_commit and changes.from_commit == changes.to_commit and not plan.full
+            and not plan.build and not plan.recreate):
         plan.summary = "nothing to deploy: %s is already deployed" % changes.to_commit[:12]
     return plan

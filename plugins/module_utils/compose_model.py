@@ -104,6 +104,19 @@ class RenderedProject:
                     yield self.relative(spec["file"]), Claim(
                         name, "recreate", "%s %s of %s" % (section[:-1], source, name))
 
+    def env_file_readers(self, env_file: str | None) -> list[str]:
+        """Services whose ``env_file`` is the project's ``.env`` (a release links it to the shared env
+        file) or ``env_file`` itself."""
+        wanted = {os.path.realpath(env_file)} if env_file else set()
+        readers = []
+        for name, items in self._env_files.items():
+            for item in items or []:
+                path = item.get("path") if isinstance(item, dict) else item
+                if self.relative(path) == ".env" or (isinstance(path, str) and os.path.realpath(path) in wanted):
+                    readers.append(name)
+                    break
+        return sorted(readers)
+
     def _build_paths(self, name: str, build: Mapping[str, Any]) -> Iterator[tuple[str | None, Claim]]:
         context = build.get("context")
         if isinstance(context, str) and "://" not in context:

@@ -23,6 +23,7 @@ from typing import Any
 
 from ansible_collections.berth.compose.plugins.module_utils import backups as bk
 from ansible_collections.berth.compose.plugins.module_utils import deploy_lock
+from ansible_collections.berth.compose.plugins.module_utils import env_fingerprint
 from ansible_collections.berth.compose.plugins.module_utils import commands as cmd
 from ansible_collections.berth.compose.plugins.module_utils import host
 from ansible_collections.berth.compose.plugins.module_utils import names
@@ -220,6 +221,8 @@ class Deployer:
             # Ports open around Caddy and the firewall: said before anything changes, never fatal.
             self.result.setdefault("warnings", []).extend(exposure_warnings(target_model, self.p["caddy_sites"]))
         if self.check_mode or not plan["work"]:
+            if not self.check_mode and self.kind == "deploy" and self.to_commit == self.from_commit:
+                self._keep_env_fingerprint(baseline=True)
             return
         self._apply(plan)
 
@@ -280,6 +283,14 @@ class Deployer:
         else:
             wanted = self.from_commit != self.to_commit
         computed: dict[str, Any] = {}
+        env_changed = None
+        if deploying:
+            # Provision rendered a rotated vault value since the serving release was deployed: its readers go.
+            self.facts["env_fingerprint"] = env_fingerprint.fingerprint(p["env_file"])
+            if self.from_commit and current_dir:
+                env_changed = env_fingerprint.change_reason(current_dir, self.from_commit,
+                                                            self.facts["env_fingerprint"])
+                wanted = wanted or bool(env_changed)
         if wanted:
             refs = {self.to_commit: self.ref}
             if self.from_commit and current_dir:
@@ -294,7 +305,7 @@ class Deployer:
             request = ChangeRequest(
                 project_dir=self.layout.repo, compose_project=p["project"], compose_files=list(p["compose_files"]),
                 env_file=p["env_file"], rules=p["change_rules"], unclaimed=p["unclaimed"], services=services,
-                **sides)
+                env_changed=env_changed, **sides)
             try:
                 computed = compute_plan(request, render=self._render_for(refs)).as_dict()
             except UnclaimedPathsError as exc:
@@ -321,6 +332,7 @@ class Deployer:
                     notes=list(self.facts.get("notes") or []) + list(target.get("notes") or []),
                     summary=computed.get("summary"), full=computed.get("full", False),
                     full_reasons=list(computed.get("full_reasons", [])))
+        plan["rebuilt_only"] = [s for s in computed.get("rebuilt_only") or [] if s in up] if deploying else []
         plan["hook_steps"] = hook_steps(plan["hooks"], p["hooks"])
         plan["backup"] = backups_before(plan["migrate"], p.get("backups"), p.get("backup_before_migrate"),
                                         self.from_commit)
@@ -341,6 +353,14 @@ class Deployer:
         prepared = self._prepare(plan)
         self.facts["prepared"] = prepared
         self.marks.mark("build")
+        if plan.get("rebuilt_only"):
+            # `-e service=all` rebuilt them; nothing else changed: recreated only when the image did
+            same = self._running_image(plan["rebuilt_only"], prepared.get("images") or {})
+            if same:
+                plan["up"] = [s for s in plan["up"] if s not in same]
+                self._keep_running_refs(prepared, same)
+                self.result["plan"].append("unchanged: %s (the rebuilt image is the one that runs: not recreated)"
+                                           % ", ".join(sorted(same)))
         if self.kind == "rollback":
             # The services whose image or configuration differs.
             current_images = set(prepared.get("current_images", {}).values())
@@ -369,6 +389,7 @@ class Deployer:
         message = "Migrations were not reverted." if self.kind == "rollback" else None
         self._record("ok", serving, message=message)
         if self.kind == "deploy":  # a rollback keeps every release: it may be rolled forward again
+            self._keep_env_fingerprint()
             self._prune()
 
     def _prepare(self, plan: Mapping[str, Any]) -> dict[str, Any]:
@@ -407,6 +428,42 @@ class Deployer:
             except bk.BackupError as exc:
                 raise Stop("backup", "%s; no migration ran (berth_backup_before_migrate)" % exc)
         return files
+
+    def _running_image(self, services: Iterable[str], images: Mapping[str, Any]) -> dict[str, str]:
+        """Of ``services``, those whose every container runs the very image (by ID) this release prepared for it:
+        service -> the image name those containers were created with. Any doubt (no container, docker cannot
+        tell, containers of different names) counts as changed."""
+        docker = self.release.p["docker"]
+        same: dict[str, str] = {}
+        for service in services:
+            if not images.get(service):
+                continue
+            try:
+                wanted = host.run(cmd.image_inspect(images[service], docker=docker)).out.strip()
+                ids = host.run(cmd.ps(self.p["project"], service, docker=docker)).out.split()
+                running = host.run(cmd.inspect(ids, "{{.Image}} {{.Config.Image}}", docker=docker)).out.splitlines() \
+                    if ids else []
+            except host.CommandError:
+                continue
+            pairs = set(tuple(line.split()) for line in running if line.strip())
+            if wanted and len(pairs) == 1:
+                image_id, name = (list(pairs)[0] + ("", ""))[:2]
+                if image_id == wanted and name:
+                    same[service] = name
+        return same
+
+    def _keep_running_refs(self, prepared: dict[str, Any], same: Mapping[str, str]) -> None:
+        """The release names the image refs its unchanged containers were created with (same image): a later
+        ``up`` (boot, reconcile) finds their config unchanged; the extra tag of the same image goes."""
+        images = dict(prepared.get("images") or {})
+        extra = [images[s] for s in same if images.get(s) and images[s] != same[s]]
+        images.update(same)
+        prepared["images"] = images
+        rel.write_if_changed(os.path.join(self.layout.release_dir(self.to_commit), rel.OVERRIDE),
+                             rel.render_override(images))
+        for ref in extra:
+            # untags only: the image keeps the name its containers run
+            host.run([self.release.p["docker"], "image", "rm", ref], check=False)
 
     def _registry_login(self) -> None:
         login = self.p["registry_login"]
@@ -566,6 +623,22 @@ class Deployer:
                 dict(skipped="skipped (-e smoke=false)").get(self.facts["smoke"])
                 or self.facts.get("smoke_summary") or self.facts["smoke"]))
         return record
+
+    def _keep_env_fingerprint(self, baseline: bool = False) -> None:
+        """The env file's fingerprint goes with the release deployed (never its content), unless a reader of it
+        was left out (pending: the next deploy picks it up). ``baseline``: a release deployed before
+        fingerprints were kept gets the one of now, nothing more."""
+        value = self.facts.get("env_fingerprint")
+        planned = self.result.get("planned") or {}
+        directory = self.layout.release_dir(self.to_commit)
+        if not value or planned.get("pending") or not os.path.isdir(directory):
+            return
+        if baseline and env_fingerprint.recorded(directory):
+            return
+        try:
+            env_fingerprint.record(directory, value)
+        except OSError as exc:
+            self.result.setdefault("warnings", []).append("could not keep the env file's fingerprint: %s" % exc)
 
     def _prune(self) -> None:
         target = self.facts["target"]

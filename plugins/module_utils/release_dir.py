@@ -184,6 +184,9 @@ class ReleaseDir:
         changed |= rel.write_if_changed(os.path.join(directory, rel.RELEASE_ENV), rel.render_release_env(
             release_environment(commit, p["ref"])))
         project = self.compose(directory, commit)
+        # what the image-only services run, so the prune of this release removes their images too
+        # (metadata: not a change of the release)
+        rel.write_registry_images(directory, rel.registry_images(render_config(project)))
         for args, services in ((["build"], build), (["pull", "--quiet", "--policy", "missing"], p["pull"])):
             if services:
                 rel.run(project.argv(*(args + list(services))), env=project.process_env())
@@ -432,8 +435,9 @@ class ReleaseDir:
             if ids:
                 raw = rel.run([p["docker"], "inspect", "--format", "{{.Image}} {{.Config.Image}}"] + ids)[1]
                 in_use.update(raw.split())
-        images = rel.prunable_images([rel.read_images(layout.release_dir(c)) for c in remove],
-                                     [rel.read_images(layout.release_dir(c)) for c in keep], in_use)
+        # built and registry images alike: an image-only service's image goes with its release
+        images = rel.prunable_images([rel.release_images(layout.release_dir(c)) for c in remove],
+                                     [rel.release_images(layout.release_dir(c)) for c in keep], in_use)
         images = [ref for ref in images if self.image_exists(ref)]
         result.update(removed=dict(releases=remove, images=images), changed=bool(remove or images))
         if self.check_mode:

@@ -42,6 +42,8 @@ subprocess = host.subprocess
 SHORT = 12
 OVERRIDE = os.path.join(".berth", "images.yml")
 RELEASE_ENV = os.path.join(".berth", "release.env")
+# The registry image each image-only service of a release runs: pruned with the release, like built ones.
+REGISTRY_IMAGES = os.path.join(".berth", "registry-images.json")
 LABEL_PROJECT = cmd.LABEL_PROJECT
 LABEL_SERVICE = cmd.LABEL_SERVICE
 LABEL_ONEOFF = "com.docker.compose.oneoff"
@@ -396,6 +398,39 @@ def read_images(release_dir: str) -> dict[str, Any]:
             return parse_override(handle.read())
     except OSError:
         return {}
+
+
+def registry_images(model: Mapping[str, Any]) -> dict[str, str]:
+    """service -> image of the services of a rendered compose model that run an image without building it."""
+    services = model.get("services") or {}
+    return dict((str(name), svc["image"]) for name, svc in services.items()
+                if isinstance(svc, dict) and svc.get("build") is None and isinstance(svc.get("image"), str)
+                and svc["image"])
+
+
+def write_registry_images(release_dir: str, images: Mapping[str, str]) -> bool:
+    """Keep the registry images of the release at ``release_dir``; True when written."""
+    return write_if_changed(os.path.join(release_dir, REGISTRY_IMAGES),
+                            json.dumps(dict(images), sort_keys=True, indent=1) + "\n")
+
+
+def read_registry_images(release_dir: str) -> dict[str, str]:
+    """What :func:`write_registry_images` kept ({} for a release deployed before they were kept)."""
+    try:
+        with open(os.path.join(release_dir, REGISTRY_IMAGES)) as handle:
+            images = json.load(handle)
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(images, dict):
+        return {}
+    return dict((str(k), v) for k, v in images.items() if isinstance(v, str))
+
+
+def release_images(release_dir: str) -> dict[str, str]:
+    """Every image a release runs: its built images and its registry images (keys kept apart)."""
+    images = dict(read_images(release_dir))
+    images.update(("registry:" + service, image) for service, image in read_registry_images(release_dir).items())
+    return images
 
 
 def write_if_changed(path: str, text: str, mode: int = 0o644) -> bool:

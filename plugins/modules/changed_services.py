@@ -126,9 +126,10 @@ options:
   unclaimed:
     description:
       - What a path claimed by no rule and no compose default means. V(ignore) reports it in RV(unclaimed);
+        V(build) rebuilds (and so recreates) every service that builds from a context, never an image-only one;
         V(full) makes the plan a full deploy; V(fail) fails the task listing the paths (the plan is still returned).
     type: str
-    choices: [ignore, full, fail]
+    choices: [ignore, build, full, fail]
     default: ignore
   use_compose_defaults:
     description: Derive claims from the rendered project. With V(false) only O(rules) claim paths.
@@ -312,6 +313,22 @@ pending:
   type: list
   elements: str
   sample: [api]
+env_reason:
+  description:
+    - Why the services that read the env file are recreated though no path asks for it (the deploy engine found
+      the env file changed since the serving release was deployed). Empty otherwise.
+  returned: success
+  type: str
+  sample: "env file changed since 3f2a9c1d0b7e was deployed"
+rebuilt_only:
+  description:
+    - With O(services=all) and a known from side, the services rebuilt only because all were asked for (no
+      changed path or config touches them), sorted. The deploy engine recreates them only when the rebuilt
+      image differs from the one their container runs. Empty otherwise.
+  returned: success
+  type: list
+  elements: str
+  sample: [worker]
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -345,7 +362,7 @@ ARGUMENT_SPEC = dict(
     paths=dict(type="list", elements="str"),
     services=dict(type="raw"),
     rules=dict(type="list", elements="dict", default=[], options=RULE_SPEC),
-    unclaimed=dict(type="str", choices=["ignore", "full", "fail"], default="ignore"),
+    unclaimed=dict(type="str", choices=["ignore", "build", "full", "fail"], default="ignore"),
     use_compose_defaults=dict(type="bool", default=True),
 )
 

@@ -47,7 +47,12 @@ options:
     type: str
     required: true
   service:
-    description: Services to deploy (a name, a comma-separated list or V(all)); default what the changed paths need.
+    description:
+      - Services to deploy (a name, a comma-separated list or V(all)); default what the changed paths need, plus
+        the services that read the env file when it changed since the serving release was deployed (each release
+        keeps the env file's SHA-256 in C(.berth/env.sha256)).
+      - V(all) rebuilds every service that builds and recreates a rebuilt one only when its image changed, an
+        image-only one only when its config changed; on a host with no release yet it deploys everything.
     type: raw
   auto_rollback:
     description: Switch back to the release that served when the cutover or the gate fails.
@@ -98,10 +103,13 @@ options:
     elements: dict
     default: []
   unclaimed:
-    description: What a changed path no rule or service claims does.
+    description:
+      - What a changed path no rule or service claims does. V(build) rebuilds and recreates the services that
+        build from a context, never an image-only one (a database from a registry image); V(ignore) only reports
+        it; V(full) deploys everything; V(fail) refuses the deploy.
     type: str
-    choices: [ignore, full, fail]
-    default: full
+    choices: [ignore, build, full, fail]
+    default: build
   one_shot:
     description: One-shot services (migrations) run before cutover when they change.
     type: list
@@ -284,7 +292,7 @@ ARGUMENT_SPEC = dict(
     repo_ssh_key=dict(type="str", no_log=True),
     repo_known_hosts=dict(type="str"),
     change_rules=dict(type="list", elements="dict", default=[]),
-    unclaimed=dict(type="str", choices=["ignore", "full", "fail"], default="full"),
+    unclaimed=dict(type="str", choices=["ignore", "build", "full", "fail"], default="build"),
     one_shot=dict(type="list", elements="str", default=[]),
     hooks=dict(type="dict", default={}),
     backups=dict(type="list", elements="dict", default=[]),

@@ -115,3 +115,9 @@ def test_roles_read_only_app_wide_settings_the_app_role_defines():
     known = set(defaults_of("app"))
     used = set().union(*(settings_read_by(role) for role in ROLES))
     assert used and used <= known, sorted(used - known)
+
+
+def test_a_stray_unclaimed_file_never_recreates_an_image_only_service_by_default():
+    """Issue 20 part 7: `full` recreated the database for a stray top-level file (docs/decisions.md)."""
+    assert defaults_of("app")["berth_unclaimed"] == "build"
+    assert "build" in options_of("app")["berth_unclaimed"]["choices"]

@@ -67,3 +67,15 @@ def test_app_ports_and_docker_api_not_on_all_interfaces(host):
         assert "127.0.0.1:%s " % port in listeners
     for port in ("2375", "2376"):
         assert ":%s " % port not in listeners
+
+
+def test_provision_installed_git_which_prepare_had_removed(host):
+    """Issue 20 part 7: a minimal VM without git. prepare.yml removed it; the layout role put it back."""
+    assert host.package("git").is_installed
+    assert host.run("git --version").rc == 0
+    events = [line.split()[2:4] for line in host.file("/var/log/dpkg.log").content_string.splitlines()
+              if len(line.split()) > 3 and line.split()[3].split(":")[0] == "git"]
+    actions = [action for action, _pkg in events]
+    assert "remove" in actions, events  # prepare took it off
+    last_remove = len(actions) - 1 - actions[::-1].index("remove")
+    assert "install" in actions[last_remove:], events  # and provision installed it again

@@ -383,3 +383,63 @@ def test_services_override_names_what_it_left_out_as_pending(table):
 def test_services_override_of_a_full_change_leaves_every_other_service_pending(table):
     result = plan(["docker-compose.prod.yml"], table, override=["web"])
     assert result.build == ["web"] and result.pending == ["api", "caddy", "db"]
+
+
+# ---------------------------------------------------------------- issue 20 part 7: what a deploy plans
+
+# An app with an image-only database from a registry and two services that build.
+APP = {
+    "web": {"build": "web"},
+    "api": {"build": "api"},
+    "db": {"image": "postgres:16"},
+}
+
+
+@pytest.fixture
+def app():
+    return rendered_project(APP)
+
+
+def test_services_all_with_a_known_previous_side_rebuilds_but_leaves_an_unchanged_image_only_service(app):
+    result = plan([], app, override="all", config_changes={})
+    assert result.build == ["api", "web"]
+    assert "db" not in result.recreate and not result.full
+    assert "operator asked for all services" in result.summary
+    # rebuilt at the operator's word only: recreated only if the rebuilt image differs (the engine looks)
+    assert result.rebuilt_only == ["api", "web"]
+
+
+def test_services_all_names_no_rebuilt_only_service_the_change_itself_touches(app):
+    result = plan(["web/index.html"], app, override="all", config_changes={})
+    assert result.build == ["api", "web"] and result.rebuilt_only == ["api"]
+
+
+def test_services_all_recreates_an_image_only_service_whose_config_changed(app):
+    result = plan([], app, override="all", config_changes={"db": "recreate"})
+    assert result.build == ["api", "web"] and result.recreate == ["db"]
+
+
+def test_services_all_without_a_previous_side_stays_a_full_deploy(app):
+    result = plan([], app, override="all")
+    assert result.full and result.recreate == ["db"]
+
+
+def test_unclaimed_build_rebuilds_the_services_that_build_never_an_image_only_one(app):
+    result = plan(["Makefile"], app, unclaimed="build", config_changes={})
+    assert result.build == ["api", "web"] and result.recreate == [] and not result.full
+    assert result.unclaimed == ["Makefile"]
+    assert result.reasons["Makefile"] == "unclaimed (policy: build)"
+
+
+def test_env_change_recreates_the_services_that_read_the_env_file(app):
+    result = plan([], app, config_changes={}, env_readers=["api", "db"],
+                  env_reason="env file changed since 0123456789ab was deployed")
+    assert result.build == [] and result.recreate == ["api", "db"]
+    assert "env file changed since 0123456789ab was deployed" in result.summary
+    assert result.as_dict()["env_reason"] == "env file changed since 0123456789ab was deployed"
+
+
+def test_no_env_change_plans_nothing(app):
+    result = plan([], app, config_changes={}, env_readers=[])
+    assert result.build == [] and result.recreate == []
+    assert result.summary.startswith("nothing to deploy")

@@ -374,3 +374,46 @@ def test_a_missing_referenced_file_fails_as_compose_reports_it(chain):
     commit(chain, "gone", "gone")
     with pytest.raises(ComposeError, match=r"env file /\S+/base/api\.env not found"):
         plan(chain, "web", "gone", render=chain_render([]), environment={"STAGE": "prod"})
+
+
+# ---------------------------------------------------------------- issue 20 part 7: an env-only change
+
+
+@pytest.fixture
+def env_repo(tmp_path):
+    r = tmp_path / "envrepo"
+    r.mkdir()
+    git(r, "init", "-q", "-b", "main")
+    write(r, "compose.yaml", json.dumps({
+        "web": {"build": "web"},
+        "api": {"build": "api", "env_file": [".env"]},
+        "db": {"image": "postgres:16", "env_file": ["db.env"]},
+    }))
+    write(r, "web/index.html", "v1")
+    write(r, "api/app.py", "v1")
+    write(r, "db.env", "X=1")
+    commit(r, "base", "base")
+    return r
+
+
+def test_env_change_on_the_same_commit_recreates_the_services_that_read_the_env_file(env_repo, tmp_path):
+    env_file = tmp_path / "shared.env"
+    env_file.write_text("SECRET=rotated\n")
+    p = plan(env_repo, "base", "base", env_file=str(env_file),
+             env_changed="env file changed since 0123456789ab was deployed")
+    assert (p.build, p.recreate, p.full) == ([], ["api"], False)
+    assert p.env_reason == "env file changed since 0123456789ab was deployed"
+    assert "env file changed since 0123456789ab was deployed" in p.summary
+    assert "rotated" not in p.summary
+
+
+def test_same_commit_and_an_unchanged_env_file_is_still_nothing(env_repo, tmp_path):
+    env_file = tmp_path / "shared.env"
+    env_file.write_text("SECRET=same\n")
+    p = plan(env_repo, "base", "base", env_file=str(env_file))
+    assert (p.build, p.recreate) == ([], []) and p.summary.startswith("nothing to deploy: ")
+
+
+def test_services_all_on_the_same_commit_rebuilds_and_leaves_the_database(env_repo):
+    p = plan(env_repo, "base", "base", services="all")
+    assert p.build == ["api", "web"] and p.recreate == [] and not p.full

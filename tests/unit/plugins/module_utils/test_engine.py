@@ -732,3 +732,80 @@ def test_a_log_pattern_that_never_appears_switches_back_naming_the_service(tmp_p
     assert "Startup log check failed for web: no log line matched 'started'" in result["msg"]
     assert "shop-web-1: booting | still booting" in result["msg"]
     assert log_of(root)[-1]["gate"]["log_expect"] == "failed"
+
+
+# ------------------------------------------------------------------ an env-only change (issue 20 part 7)
+
+def test_a_deploy_of_the_same_ref_after_the_env_file_changed_plans_a_recreate_of_its_readers(tmp_path, monkeypatch):
+    run, gate, root = story(tmp_path, monkeypatch)
+    (root / "shared").mkdir()
+    env = root / "shared" / ".env"
+    env.write_text("DB_PASSWORD=first-secret\n")
+    result = run.run()
+    assert not result.get("failed"), result
+    recorded = (root / "releases" / B / ".berth" / "env.sha256").read_text()
+    assert "first-secret" not in recorded and len(recorded.strip()) == 64
+    # The same ref, the env file unchanged: nothing is planned.
+    again, requests = deploy_again(root, monkeypatch, dict(build=[]), ref=B)
+    result = again.run()
+    assert not result.get("failed"), result
+    assert requests == [] and not result["planned"]["work"]
+    # Provision rotated a vault value: the same ref again plans, and says why.
+    env.write_text("DB_PASSWORD=rotated-secret\n")
+    again, requests = deploy_again(root, monkeypatch, dict(recreate=["api"], summary="recreate [api]"), ref=B)
+    result = again.run()
+    assert not result.get("failed"), result
+    assert requests[0].env_changed == "env file changed since %s was deployed" % B[:12]
+    assert result["planned"]["up"] == ["api"]
+    assert (root / "releases" / B / ".berth" / "env.sha256").read_text() != recorded
+    assert "rotated-secret" not in json.dumps(result)
+
+
+def test_a_release_deployed_before_fingerprints_gets_one_and_plans_nothing(tmp_path, monkeypatch):
+    run, gate, root = story(tmp_path, monkeypatch)
+    (root / "shared").mkdir()
+    (root / "shared" / ".env").write_text("A=1\n")
+    again, requests = deploy_again(root, monkeypatch, dict(build=[]), ref=A)
+    result = again.run()
+    assert not result.get("failed") and requests == [] and not result["planned"]["work"]
+    assert (root / "releases" / A / ".berth" / "env.sha256").exists()
+
+
+def docker_answers(monkeypatch, image_id, running_id, ran):
+    """host.run for the rebuilt-image check: the image's ID, one container, the ID and name that container runs."""
+    def run(argv, **kw):
+        ran.append(argv)
+        if argv[1:3] == ["image", "inspect"]:
+            return host_result(image_id + "\n")
+        if argv[1] == "ps":
+            return host_result("c1\n")
+        if argv[1] == "inspect":
+            return host_result(running_id + " shop-web:" + A[:12] + "\n")
+        if argv[1:3] == ["image", "rm"]:
+            return host_result("")
+        raise AssertionError(argv)
+    monkeypatch.setattr(deployer_module.host, "run", run)
+
+
+@pytest.mark.parametrize("running,up", [("sha256:same", []), ("sha256:older", ["web"])])
+def test_service_all_recreates_a_service_rebuilt_at_the_operators_word_only_when_its_image_changed(
+        tmp_path, monkeypatch, running, up):
+    run, gate, root = story(tmp_path, monkeypatch, service="all")
+    monkeypatch.setattr(deployer_module, "compute_plan",
+                        lambda request, render: FakePlan(build=["web"], rebuilt_only=["web"]))
+    ran = []
+    docker_answers(monkeypatch, "sha256:same", running, ran)
+    result = run.run()
+    assert not result.get("failed"), result
+    assert cutovers(run) == [(B, up, "")]
+    assert log_of(root)[-1]["services_built"] == ["web"] and log_of(root)[-1]["services_recreated"] == up
+    if not up:
+        assert any(line.startswith("unchanged: web") for line in result["plan"]), result["plan"]
+        # the release runs what its container was created with (a later `up` finds nothing to change);
+        # the new tag of that same image goes
+        assert log_of(root)[-1]["images"] == {"web": "shop-web:" + A[:12]}
+        override = (root / "releases" / B / ".berth" / "images.yml").read_text()
+        assert "shop-web:" + A[:12] in override and B[:12] not in override
+        assert ["docker", "image", "rm", "shop-web:" + B[:12]] in ran
+    else:
+        assert log_of(root)[-1]["images"] == {"web": "shop-web:" + B[:12]}

@@ -77,7 +77,7 @@ CASES = [
     ("rule full not bool", {"rules": [{"paths": "x/**", "full": "maybe"}]}, ["'full'", "'rules'", "valid booleans"]),
     ("rule ignore plus action", {"rules": [{"paths": "x/**", "ignore": True, "build": "web"}]}, ["rule 1", "ignore"]),
     ("rule hooks wrong type", {"rules": [{"paths": "x/**", "hooks": [1]}]}, ["rule 1", "hooks", "string"]),
-    ("unclaimed choice", {"unclaimed": "sometimes"}, ["unclaimed", "ignore, full, fail"]),
+    ("unclaimed choice", {"unclaimed": "sometimes"}, ["unclaimed", "ignore, build, full, fail"]),
     ("use_compose_defaults not bool", {"use_compose_defaults": "maybe"}, ["use_compose_defaults", "bool"]),
 ]
 

@@ -20,7 +20,8 @@ COMPOSE = {
 }
 
 RETURN_KEYS = {"build", "recreate", "full", "hooks", "unclaimed", "reasons", "full_reasons", "summary",
-               "from_commit", "to_commit", "services", "buildable", "removed", "config_changes", "pending"}
+               "from_commit", "to_commit", "services", "buildable", "removed", "config_changes", "pending",
+               "env_reason", "rebuilt_only"}
 
 pytestmark = pytest.mark.usefixtures("module_exit_raises")
 
