@@ -12,7 +12,8 @@ What counts as drift (each one a :class:`Drift` with the action that repairs it)
   release log's current record) -> switch it back;
 * a service of the release has no container, a stopped one, one whose
   ``com.docker.compose.config-hash`` label differs from what ``docker compose config --hash``
-  says for the release, or an unhealthy one -> create, start or recreate it;
+  says for the release, an unhealthy one, or one in a crash loop (it restarted and its
+  healthcheck has not passed since) -> create, start or recreate it;
 * an image the release runs is gone -> build it at the release's commit, or pull it;
 * a zero-downtime snippet (``<root>/.berth/upstreams/<service>.caddy``) names an address that
   is not a running container of its service -> point it at the running ones again.
@@ -41,6 +42,8 @@ RESULTS = ("ok", "repaired", "failed", "skipped_locked", "rate_limited", "checke
 CONFIG_HASH_LABEL = "com.docker.compose.config-hash"
 BASELINE_FILE = "reconcile-baseline.json"
 STATE_FILE = "reconcile-state.json"
+# The kinds of service drift a repair fixes by recreating the container (a busy restart guard defers them).
+RECREATE_KINDS = ("config", "unhealthy", "crashloop")
 
 
 class Drift:
@@ -149,7 +152,7 @@ def service_drift(services: Iterable[str], hashes: Mapping[str, str], containers
 
     services: the services to judge (one-shots already left out); hashes: service -> the
     release's config hash; containers: service -> list of dict(status, health, config_hash,
-    created); images: service -> image ref the release runs (build services and image-only
+    created, restarts); images: service -> image ref the release runs (build services and image-only
     ones); present: image refs that exist. Returns a list of Drift, in service order."""
     out: list[Drift] = []
     for service in sorted(services):
@@ -168,6 +171,10 @@ def service_drift(services: Iterable[str], hashes: Mapping[str, str], containers
             out.append(Drift("stopped", service, "container is %s" % container.get("status"), "start"))
         elif container.get("health") == "unhealthy":
             out.append(Drift("unhealthy", service, "container is unhealthy", "recreate"))
+        elif container.get("restarts") and container.get("health") == "starting":
+            # Caught in the instant after a restart: a crash loop reads "running", its healthcheck reset.
+            out.append(Drift("crashloop", service, "container restarted %d times and has not passed its "
+                             "healthcheck since" % container["restarts"], "recreate"))
     return out
 
 
@@ -232,12 +239,12 @@ def plan_actions(drift: Iterable[Drift], buildable: Collection[str],
             (build if service in buildable else pull).add(service)
             # A new image means a new container, or a boot would recreate it later.
             up.add(service)
-        elif item.kind in ("config", "unhealthy"):
+        elif item.kind in RECREATE_KINDS:
             if service in guards_busy:
                 deferred.add(service)
                 continue
             up.add(service)
-            if item.kind == "unhealthy":
+            if item.kind != "config":
                 force.add(service)
         elif item.kind in ("missing", "stopped"):
             up.add(service)

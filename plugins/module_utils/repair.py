@@ -139,7 +139,7 @@ class Reconciler:
         return host.run(argv, env=project.process_env(), check=check, error=rel.ReleaseError).out
 
     def containers(self) -> dict[str, list[dict[str, Any]]]:
-        """service -> [dict(status, health, config_hash, created)] of the project (one-off runs left out)."""
+        """service -> [dict(status, health, config_hash, created, restarts)] of the project (one-off runs left out)."""
         docker = self.p["docker"]
         ids = host.run(commands.ps(self.p["project"], docker=docker)).out.split()
         out: dict[str, list[dict[str, Any]]] = {}
@@ -153,7 +153,8 @@ class Reconciler:
             # a container of the project (ps filters on its label) carries the service label too
             out.setdefault(labels.get(rel.LABEL_SERVICE), []).append({  # type: ignore[arg-type]
                 "status": state.get("Status"), "health": (state.get("Health") or {}).get("Status"),
-                "config_hash": labels.get(rc.CONFIG_HASH_LABEL), "created": item.get("Created")})
+                "config_hash": labels.get(rc.CONFIG_HASH_LABEL), "created": item.get("Created"),
+                "restarts": int(item.get("RestartCount") or 0)})
         return out
 
     def analyse(self, release: ReleaseDir, commit: str, ref: str) -> tuple[list[rc.Drift], list[str]]:
@@ -457,7 +458,7 @@ class Reconciler:
         service_drift, buildable = self.analyse(release, commit, ref)
         upstream = self.upstream_drift()
         drift += service_drift + upstream
-        recreating = sorted(set(d.subject for d in service_drift if d.kind in ("config", "unhealthy")))
+        recreating = sorted(set(d.subject for d in service_drift if d.kind in rc.RECREATE_KINDS))
         busy = release.wait_for_guards(recreating, {}) if recreating else []
         plan = rc.plan_actions(service_drift, buildable, busy)
         actions.update(plan)

@@ -39,7 +39,9 @@ def test_the_rate_limit_stops_the_timer(host):
             settle(host)
             remove_web(host)
             code, journal = timer_run(host)
-        assert code != 0, journal
+        assert code != 0, journal + host.run(
+            "docker ps -a; docker inspect -f '{{.Name}} {{.State.Status}} restarts={{.RestartCount}}' "
+            "$(docker ps -aq --filter label=com.docker.compose.service=web)").stdout
     failed = reconciles(host)[count:]
     assert [r["outcome"] for r in failed] == ["failed", "failed"]
     code, journal = timer_run(host)

@@ -68,6 +68,24 @@ def test_a_running_container_stands_for_its_service():
     assert rc.service_drift(["web"], HASHES, containers, {}, set()) == []
 
 
+def test_a_crash_loop_caught_between_restarts_is_drift():
+    # A container that exits at once and restarts (restart: unless-stopped) reads "running" for an
+    # instant after each restart, its healthcheck back at "starting": that is a crash loop, not health.
+    looping = dict(running("h-web", health="starting"), restarts=7)
+    drift = rc.service_drift(["web"], HASHES, {"web": [looping]}, {}, set())
+    assert [(d.kind, d.action) for d in drift] == [("crashloop", "recreate")]
+    assert "restarted 7 times" in drift[0].detail
+    assert rc.plan_actions(drift, buildable=["web"])["force"] == ["web"]
+
+
+def test_a_restart_long_ago_or_a_fresh_start_is_not_drift():
+    healed = dict(running("h-web"), restarts=3)  # restarted once upon a time, healthy again
+    fresh = running("h-api", health="starting")  # just created, healthcheck not run yet
+    no_check = dict(running("h-api", health=None), restarts=2)  # no healthcheck: its status is all we know
+    assert rc.service_drift(["web", "api"], HASHES, {"web": [healed], "api": [fresh]}, {}, set()) == []
+    assert rc.service_drift(["api"], HASHES, {"api": [no_check]}, {}, set()) == []
+
+
 def test_plan_builds_pulls_and_defers_busy_recreates_only():
     drift = [rc.Drift("image", "web", "", "build"), rc.Drift("image", "db", "", "build"),
              rc.Drift("config", "worker", "", "recreate"), rc.Drift("stopped", "api", "", "start"),
