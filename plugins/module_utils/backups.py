@@ -252,8 +252,8 @@ def copy_report(name: str, state: Mapping[str, Any]) -> dict[str, Any] | None:
         return None
     when = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(int(state.get("copy_last_attempt") or 0)))
     if result == "ok":
-        return dict(name=name, ok=True, msg="backup %s: last copy to %s ok (%s)" % (name, state.get("copy_remote"),
-                                                                                 when))
+        return dict(name=name, ok=True, msg="backup %s: last copy to %s ok (%s)" % (
+            name, state.get("copy_remote"), when))
     return dict(name=name, ok=False, msg="backup %s: the last copy to %s FAILED (%s): %s" % (
         name, state.get("copy_remote"), when, state.get("copy_last_error") or "unknown error"))
 

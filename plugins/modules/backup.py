@@ -278,7 +278,7 @@ ARGUMENT_SPEC = dict(
     docker=dict(type="str", default="docker"),
     copy=dict(type="dict", default={}, options=dict(
         host=dict(type="str"), user=dict(type="str"), path=dict(type="str"), port=dict(type="int", default=22),
-        key=dict(type="str", no_log=True), host_key=dict(type="str"))),
+        key=dict(type="str", no_log=True), host_key=dict(type="str", no_log=False))),
     copy_key_file=dict(type="path"),
     copy_known_hosts=dict(type="path"),
 )

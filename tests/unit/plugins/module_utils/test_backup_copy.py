@@ -138,7 +138,8 @@ class Target:
                                     rc=255)
         if argv[0] == "ssh":
             command = argv[-1].replace("-- /", "-- " + self.remote + "/")
-            done = subprocess.run(["sh", "-c", command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            done = subprocess.run(["sh", "-c", command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                  check=False)
             if done.returncode:
                 raise host.CommandError("ssh failed", output=done.stdout, argv=argv, rc=done.returncode)
             return host.Result(0, done.stdout, argv, "")
@@ -172,7 +173,8 @@ class Clock:
         return self.now
 
 
-def make(tmp_path, target, copy=COPY):
+def make(tmp_path, target, copy=None):
+    copy = copy or COPY
     root = tmp_path / "app"
     (root / "backups").mkdir(parents=True)
     files = tmp_path / "etc"
