@@ -433,7 +433,7 @@ class Backups:
         result = dict(name=spec["name"], file=final, size=size, sha256=digest, pruned=pruned,
                       seconds=round(time.monotonic() - started, 1))
         if self.copier is not None:
-            result["copy"] = self.copy(directory, spec, final)
+            result["off_host"] = self.copy(directory, spec, final)
         return result
 
     def copy(self, directory: str, spec: Mapping[str, Any], final: str) -> dict[str, Any]:

@@ -195,7 +195,7 @@ dumps:
   type: list
   elements: dict
   sample: [{name: db, file: /opt/shop/backups/db/20261207T031500Z.dump, size: 1257, sha256: 3f2a..., pruned: [],
-            copy: {result: ok, remote: "backup@backup.example.net:/srv/backups/shop/db", pruned: [], kept: []}}]
+            off_host: {result: ok, remote: "backup@backup.example.net:/srv/backups/shop/db", pruned: [], kept: []}}]
 ages:
   description: With O(action=status), one entry per backup - C(name), C(newest), C(age_s), C(ok), C(msg).
   returned: success
@@ -312,7 +312,7 @@ def run(module, p, backups):
     result = dict(changed=False, dumps=[], metrics=None)
     if module.check_mode:
         result["dumps"] = [dict(name=b["name"], file=None, size=0, sha256=None, pruned=[],
-                                copy=dict(result="would copy", remote=copier.destination) if copier else None)
+                                off_host=dict(result="would copy", remote=copier.destination) if copier else None)
                            for b in chosen]
         module.exit_json(**result)
     failures = []
@@ -321,8 +321,8 @@ def run(module, p, backups):
             done = runner.dump(spec)
             result["dumps"].append(done)
             result["changed"] = True
-            if (done.get("copy") or {}).get("result") == "failed":
-                failures.append(done["copy"]["error"])
+            if (done.get("off_host") or {}).get("result") == "failed":
+                failures.append(done["off_host"]["error"])
         except bk.BackupError as exc:
             failures.append(str(exc))
     try:

@@ -204,7 +204,7 @@ def test_each_dump_is_copied_with_its_sha256_and_the_copies_pruned_to_keep(tmp_p
     (there / "README").write_text("mine")
     clock.now = T0 + 180
     last = backups.dump(spec, project=Project())
-    assert last["copy"]["result"] == "ok", last
+    assert last["off_host"]["result"] == "ok", last
     names = sorted(os.listdir(there))
     local = sorted(n for n in os.listdir(root / "backups" / "db") if not n.startswith("."))
     assert names == sorted(local + ["README"]), (names, local)
@@ -212,8 +212,8 @@ def test_each_dump_is_copied_with_its_sha256_and_the_copies_pruned_to_keep(tmp_p
     newest = os.path.basename(last["file"])
     assert (there / newest).read_bytes() == b"PGDMP dump bytes"
     assert bk.parse_sha((there / (newest + ".sha256")).read_text()) == last["sha256"]
-    assert last["copy"]["remote"] == "backup@backup.example.net:/srv/backups/sample/db"
-    assert results[2]["copy"]["pruned"] == [os.path.basename(results[0]["file"])]
+    assert last["off_host"]["remote"] == "backup@backup.example.net:/srv/backups/sample/db"
+    assert results[2]["off_host"]["pruned"] == [os.path.basename(results[0]["file"])]
     state = bk.read_state(str(root / "backups" / "db"))
     assert state["copy_last_result"] == "ok" and state["copy_last_success"] == int(T0 + 180)
     assert not any("--delete" in a for call in target.calls for a in call)
@@ -224,7 +224,7 @@ def test_a_failed_copy_keeps_the_local_dump_records_it_and_names_file_and_target
     backups, root, clock = make(tmp_path, target)
     done = backups.dump(bk.normalise(DB), project=Project())
     assert os.path.isfile(done["file"]) and os.path.isfile(done["file"] + ".sha256")
-    copy = done["copy"]
+    copy = done["off_host"]
     assert copy["result"] == "failed"
     assert copy["error"].startswith("backup db: the dump is stored locally at %s; the copy to "
                                     "backup@backup.example.net:/srv/backups failed: " % done["file"]), copy
@@ -245,7 +245,7 @@ def test_a_missing_key_file_fails_the_copy_before_any_ssh(tmp_path):
     backups, root, clock = make(tmp_path, target)
     os.unlink(str(tmp_path / "etc" / "id_key"))
     done = backups.dump(bk.normalise(DB), project=Project())
-    assert done["copy"]["result"] == "failed" and "provision.yml" in done["copy"]["error"]
+    assert done["off_host"]["result"] == "failed" and "provision.yml" in done["off_host"]["error"]
     assert target.calls == []
 
 
