@@ -21,6 +21,9 @@ description:
   - Each attempt is kept in C(<root>/backups/<name>/.state.json); with O(metrics_dir) set, the module writes
     C(<metrics_dir>/berth_backup_<app>.prom) (last success time, last size, last result of each backup).
   - O(action=status) reports each backup's newest dump and its age against O(max_age); read-only.
+  - O(action=copy) copies the existing dumps O(files) (with their C(.sha256)) off the host as O(copy) says, as
+    O(action=run) does after a dump - for the dumps a deploy made before its migrations; it fails when one copy
+    failed (the dumps stay).
   - O(action=restore) restores the dump O(backup) (a file name or C(latest)) of backup O(name) - under the deploy lock,
     refused when its sha256 does not match, with the services that write to the database stopped (its C(writers), or
     those whose C(depends_on) names its service), C(restore_command) reading the dump on stdin, then the writers
@@ -29,7 +32,7 @@ options:
   action:
     description: What to do.
     type: str
-    choices: [run, status, restore]
+    choices: [run, status, restore, copy]
     default: run
   root:
     description: The app root (C(berth_app_root)).
@@ -60,6 +63,11 @@ options:
   name:
     description: The backup to run or restore (O(action=run) without it runs them all).
     type: str
+  files:
+    description: With O(action=copy), the dumps to copy, each a path in C(<root>/backups/<name>/).
+    type: list
+    elements: path
+    default: []
   backup:
     description: With O(action=restore), the dump to restore - a file name in its directory, or C(latest).
     type: str
@@ -229,8 +237,10 @@ record:
   returned: success, not in check mode
   type: dict
 copies:
-  description: With O(action=status) and O(copy) set, the last off-host copy of each backup that tried one -
-    C(name), C(ok), C(msg).
+  description:
+    - With O(action=status) and O(copy) set, the last off-host copy of each backup that tried one - C(name), C(ok),
+      C(msg).
+    - With O(action=copy), one entry per file - C(file), C(result), C(remote), C(error) when it failed.
   returned: success
   type: list
   elements: dict
@@ -244,6 +254,7 @@ metrics:
   type: str
 """
 
+import os
 import pwd
 
 from ansible.module_utils.basic import AnsibleModule
@@ -253,7 +264,8 @@ from ansible_collections.berth.compose.plugins.module_utils import backups as bk
 from ansible_collections.berth.compose.plugins.module_utils.restore import Restore
 
 ARGUMENT_SPEC = dict(
-    action=dict(type="str", choices=["run", "status", "restore"], default="run"),
+    action=dict(type="str", choices=["run", "status", "restore", "copy"], default="run"),
+    files=dict(type="list", elements="path", default=[]),
     root=dict(type="path", required=True),
     app=dict(type="str"),
     project=dict(type="str", required=True),
@@ -334,6 +346,41 @@ def run(module, p, backups):
     module.exit_json(**result)
 
 
+def copy_files(module, p, backups):
+    """The off-host copy of existing dumps (a deploy's dumps before its migrations)."""
+    uid, gid = owner_ids(p["owner"])
+    copier = copier_of(p)
+    result = dict(changed=False, copies=[], metrics=None)
+    if copier is None or not p["files"]:
+        module.exit_json(**result)
+    runner = bk.Backups(dict(p, uid=uid, gid=gid, app=p["app"] or p["project"], copy_enabled=True), copier=copier)
+    chosen = []
+    for path in p["files"]:
+        directory, name = os.path.split(os.path.dirname(path))[1], os.path.basename(path)
+        spec = bk.find(backups, directory)
+        if os.path.dirname(path) != bk.backup_dir(p["root"], spec["name"]) or not os.path.isfile(path) \
+                or name not in bk.list_dumps([name], spec["extension"]):
+            module.fail_json(msg="%s is not a dump of backup %s under %s" % (path, spec["name"], p["root"]), **result)
+        chosen.append((spec, path))
+    if module.check_mode:
+        result["copies"] = [dict(file=path, result="would copy", remote=copier.destination) for spec, path in chosen]
+        module.exit_json(**result)
+    failures = []
+    for spec, path in chosen:
+        done = runner.copy(os.path.dirname(path), spec, path)
+        result["copies"].append(dict(done, file=path))
+        result["changed"] = True
+        if done["result"] == "failed":
+            failures.append(done["error"])
+    try:
+        result["metrics"] = runner.write_metrics(backups)
+    except OSError as exc:
+        module.warn("the backup metrics were not written: %s" % exc)
+    if failures:
+        module.fail_json(msg="; ".join(failures), **result)
+    module.exit_json(**result)
+
+
 def status(module, p, backups):
     try:
         max_age = bk.parse_duration(p["max_age"])
@@ -363,6 +410,8 @@ def main():
             run(module, p, backups)
         elif p["action"] == "status":
             status(module, p, backups)
+        elif p["action"] == "copy":
+            copy_files(module, p, backups)
         outcome = Restore(p, check_mode=module.check_mode).run(dict(changed=False))
     except bk.BackupError as exc:
         module.fail_json(msg=str(exc), changed=False)

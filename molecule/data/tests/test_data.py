@@ -80,6 +80,9 @@ def test_the_deploy_dumped_the_database_before_its_migration_and_recorded_the_fi
     assert len(record["backups"]) == 1 and record["backups"][0].startswith(DUMPS + "/"), record
     assert host.file(record["backups"][0]).exists
     assert host.run("cd %s && sha256sum -c %s.sha256" % (DUMPS, os.path.basename(record["backups"][0]))).rc == 0
+    # berth_backup_copy: the dump before the migration went off the host too, once the deploy was done.
+    name = os.path.basename(record["backups"][0])
+    assert on_target("cd %s && sha256sum -c %s.sha256" % (REMOTE, name)).returncode == 0
     # The migration ran after the dump: the tags table is there now.
     assert psql(host, "SELECT version FROM schema_migrations ORDER BY version") == "001_create_notes\n002_add_tags"
     # The deploys that ran no migration dumped nothing (provision's first and the idempotence run).
