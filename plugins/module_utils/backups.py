@@ -234,12 +234,37 @@ def next_state(state: Mapping[str, Any], now: float, result: str, size: int | No
     return new
 
 
+def next_copy_state(state: Mapping[str, Any], now: float, result: str, remote: str | None = None,
+                    error: str | None = None) -> dict[str, Any]:
+    """The state after an off-host copy (``berth_backup_copy``): a failure keeps the last success's time."""
+    new = dict(state)
+    new.update(copy_last_attempt=int(now), copy_last_result=result, copy_last_error=error if result != "ok" else None,
+               copy_remote=remote)
+    if result == "ok":
+        new.update(copy_last_success=int(now))
+    return new
+
+
+def copy_report(name: str, state: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What verify says of the last off-host copy of ``name``, or None when none was tried."""
+    result = state.get("copy_last_result")
+    if result is None:
+        return None
+    when = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(int(state.get("copy_last_attempt") or 0)))
+    if result == "ok":
+        return dict(name=name, ok=True, msg="backup %s: last copy to %s ok (%s)" % (
+            name, state.get("copy_remote"), when))
+    return dict(name=name, ok=False, msg="backup %s: the last copy to %s FAILED (%s): %s" % (
+        name, state.get("copy_remote"), when, state.get("copy_last_error") or "unknown error"))
+
+
 def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
 
 
-def render_metrics(app: str, states: Mapping[str, Mapping[str, Any]]) -> str:
-    """node_exporter textfile metrics of every backup (Prometheus text format)."""
+def render_metrics(app: str, states: Mapping[str, Mapping[str, Any]], copy: bool = False) -> str:
+    """node_exporter textfile metrics of every backup (Prometheus text format); with ``copy``
+    (``berth_backup_copy`` set) those of the off-host copies too."""
     lines = ["# HELP berth_backup_last_success_timestamp_seconds When the backup last succeeded (Unix time, 0 never).",
              "# TYPE berth_backup_last_success_timestamp_seconds gauge"]
     labels = dict((name, 'app="%s",backup="%s"' % (_label(app), _label(name))) for name in sorted(states))
@@ -256,6 +281,19 @@ def render_metrics(app: str, states: Mapping[str, Mapping[str, Any]]) -> str:
         for result in RESULTS:
             lines.append('berth_backup_last_result{%s,result="%s"} %d' % (
                 labels[name], result, 1 if states[name].get("last_result") == result else 0))
+    if copy:
+        lines += ["# HELP berth_backup_copy_last_success_timestamp_seconds When the off-host copy last succeeded "
+                  "(Unix time, 0 never).",
+                  "# TYPE berth_backup_copy_last_success_timestamp_seconds gauge"]
+        for name in sorted(states):
+            lines.append("berth_backup_copy_last_success_timestamp_seconds{%s} %d"
+                         % (labels[name], int(states[name].get("copy_last_success") or 0)))
+        lines += ["# HELP berth_backup_copy_last_result Result of the last off-host copy: 1 for the result it had.",
+                  "# TYPE berth_backup_copy_last_result gauge"]
+        for name in sorted(states):
+            for result in RESULTS:
+                lines.append('berth_backup_copy_last_result{%s,result="%s"} %d' % (
+                    labels[name], result, 1 if states[name].get("copy_last_result") == result else 0))
     return "\n".join(lines) + "\n"
 
 
@@ -320,10 +358,12 @@ class Backups:
     metrics_dir, owner uid/gid, timeout) with the serving release's compose project."""
 
     def __init__(self, params: Mapping[str, Any], clock: Callable[[], float] = time.time,
-                 runner: Runner = subprocess.run) -> None:
+                 runner: Runner = subprocess.run, copier: Any = None) -> None:
         self.p = params
         self.clock = clock
         self.runner = runner
+        # berth_backup_copy: a backup_copy.Copier (copy(file, app, name, extension, keep), destination), or None.
+        self.copier = copier
 
     def project(self) -> Any:
         serving = serving_project(dict(root=self.p["root"], project=self.p["project"],
@@ -390,8 +430,27 @@ class Backups:
         fsync_dir(directory)
         pruned = self.prune(directory, spec)
         self._state(directory, spec["name"], "ok", size=size, file=final)
-        return dict(name=spec["name"], file=final, size=size, sha256=digest, pruned=pruned,
-                    seconds=round(time.monotonic() - started, 1))
+        result = dict(name=spec["name"], file=final, size=size, sha256=digest, pruned=pruned,
+                      seconds=round(time.monotonic() - started, 1))
+        if self.copier is not None:
+            result["off_host"] = self.copy(directory, spec, final)
+        return result
+
+    def copy(self, directory: str, spec: Mapping[str, Any], final: str) -> dict[str, Any]:
+        """The off-host copy of the dump ``final`` (the dump stays and counts whatever happens): its result,
+        recorded in the state; a failure's ``error`` names the local file and the target."""
+        app = self.p.get("app") or self.p["project"]
+        where = self.copier.destination
+        try:
+            done = self.copier.copy(final, app, spec["name"], spec["extension"], spec["keep"])
+        except BackupError as exc:
+            error = str(exc)
+            self._write_state(directory, next_copy_state(read_state(directory), self.clock(), "failed",
+                                                         remote=where, error=error))
+            return dict(result="failed", remote=where, error="backup %s: the dump is stored locally at %s; the copy "
+                        "to %s failed: %s" % (spec["name"], final, where, error))
+        self._write_state(directory, next_copy_state(read_state(directory), self.clock(), "ok", remote=done["remote"]))
+        return dict(done, result="ok")
 
     def run(self, command: Sequence[str], out: IO[bytes], env: Mapping[str, str]) -> subprocess.CompletedProcess[bytes]:
         return self.runner(list(command), stdout=out, stderr=subprocess.PIPE, env=dict(env),
@@ -407,7 +466,9 @@ class Backups:
 
     def _state(self, directory: str, name: str, result: str, size: int | None = None, file: str | None = None,
                error: str | None = None) -> None:
-        state = next_state(read_state(directory), self.clock(), result, size, file, error)
+        self._write_state(directory, next_state(read_state(directory), self.clock(), result, size, file, error))
+
+    def _write_state(self, directory: str, state: Mapping[str, Any]) -> None:
         atomic_write(os.path.join(directory, STATE_FILE), json.dumps(state, sort_keys=True) + "\n", 0o600,
                      uid=self.p.get("uid") if os.geteuid() == 0 else None,
                      gid=self.p.get("gid") if os.geteuid() == 0 else None)
@@ -420,7 +481,8 @@ class Backups:
         states = dict((b["name"], read_state(backup_dir(self.p["root"], b["name"]))) for b in backups)
         os.makedirs(directory, exist_ok=True)
         path = metrics_path(directory, self.p.get("app") or self.p["project"])
-        atomic_write(path, render_metrics(self.p.get("app") or self.p["project"], states), 0o644)
+        atomic_write(path, render_metrics(self.p.get("app") or self.p["project"], states,
+                                          copy=bool(self.p.get("copy_enabled"))), 0o644)
         return path
 
     def ages(self, backups: Sequence[Mapping[str, Any]], max_age: float) -> list[dict[str, Any]]:
@@ -431,6 +493,15 @@ class Backups:
             directory = backup_dir(self.p["root"], spec["name"])
             dumps = list_dumps(os.listdir(directory) if os.path.isdir(directory) else [], spec["extension"])
             reports.append(age_report(spec["name"], dumps, now, max_age, _mtime_in(directory)))
+        return reports
+
+    def copies(self, backups: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """The last off-host copy of each backup that tried one (``copy_report``)."""
+        reports = []
+        for entry in backups:
+            report = copy_report(entry["name"], read_state(backup_dir(self.p["root"], entry["name"])))
+            if report is not None:
+                reports.append(report)
         return reports
 
 
@@ -458,6 +529,6 @@ def verify_file(path: str) -> tuple[str, int]:
 
 
 __all__ = ["BackupError", "Backups", "DEFAULT_KEEP", "DEFAULT_MAX_AGE", "DEFAULT_ON_CALENDAR", "age_report", "argv",
-           "backup_dir", "file_name", "find", "list_dumps", "metrics_path", "next_state", "normalise",
+           "backup_dir", "copy_report", "file_name", "find", "list_dumps", "metrics_path", "next_copy_state", "next_state", "normalise",
            "parse_duration", "parse_sha", "read_state", "render_metrics", "resolve", "sha256_of", "sha_line",
            "to_prune", "validate", "verify_file", "writers_of"]

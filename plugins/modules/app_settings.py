@@ -77,6 +77,17 @@ options:
         C(berth_backups) before anything changes.
     type: raw
     default: []
+  backup_copy:
+    description:
+      - The off-host copy of the backups (C(berth_backup_copy)) without its C(key) - C({host, user, path, port,
+        host_key}); judged so that a wrong one is refused in words naming C(berth_backup_copy.<key>).
+    type: raw
+    default: {}
+  backup_copy_key:
+    description: The private key of C(berth_backup_copy) (C(berth_backup_copy.key)), judged by its shape only; never
+      shown.
+    type: str
+    default: ""
   restart_guards:
     description:
       - The restart guards (C(berth_restart_guards)), judged as the description says; any type is accepted here so
@@ -115,6 +126,8 @@ EXAMPLES = r"""
     restart_guards: "{{ berth_restart_guards }}"
     jobs: "{{ berth_jobs }}"
     backups: "{{ berth_backups }}"
+    backup_copy: "{{ berth_backup_copy | dict2items | rejectattr('key', 'equalto', 'key') | items2dict }}"
+    backup_copy_key: "{{ berth_backup_copy.key | default('') }}"
 """
 
 RETURN = r"""
@@ -144,6 +157,7 @@ from ansible_collections.berth.compose.plugins.module_utils.app_settings import 
     guard_problems,
     hook_problems,
 )
+from ansible_collections.berth.compose.plugins.module_utils.backup_copy import validate as validate_copy
 from ansible_collections.berth.compose.plugins.module_utils.backups import validate as validate_backups
 
 
@@ -161,15 +175,20 @@ def main():
             restart_guards=dict(type="raw", default={}),
             jobs=dict(type="raw", default=[]),
             backups=dict(type="raw", default=[]),
+            backup_copy=dict(type="raw", default={}),
+            backup_copy_key=dict(type="str", default="", no_log=True),
         ),
         supports_check_mode=True,
     )
     params = dict(module.params)
     hooks, guards, jobs = params.pop("hooks"), params.pop("restart_guards"), params.pop("jobs")
     backups = params.pop("backups")
+    copy, copy_key = params.pop("backup_copy"), params.pop("backup_copy_key")
+    if isinstance(copy, dict) and (copy or copy_key):
+        copy = dict(copy, key=copy_key)
     settings = Settings(**params)
     problems = check_settings(settings) + hook_problems(hooks) + guard_problems(guards)
-    problems += jb.job_problems(jobs) + validate_backups(backups)
+    problems += jb.job_problems(jobs) + validate_backups(backups) + validate_copy(copy)
     # The host is looked at only for settings that passed: a refused name or path is never used.
     state = "unchecked"
     if not problems:

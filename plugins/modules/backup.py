@@ -21,6 +21,9 @@ description:
   - Each attempt is kept in C(<root>/backups/<name>/.state.json); with O(metrics_dir) set, the module writes
     C(<metrics_dir>/berth_backup_<app>.prom) (last success time, last size, last result of each backup).
   - O(action=status) reports each backup's newest dump and its age against O(max_age); read-only.
+  - O(action=copy) copies the existing dumps O(files) (with their C(.sha256)) off the host as O(copy) says, as
+    O(action=run) does after a dump - for the dumps a deploy made before its migrations; it fails when one copy
+    failed (the dumps stay).
   - O(action=restore) restores the dump O(backup) (a file name or C(latest)) of backup O(name) - under the deploy lock,
     refused when its sha256 does not match, with the services that write to the database stopped (its C(writers), or
     those whose C(depends_on) names its service), C(restore_command) reading the dump on stdin, then the writers
@@ -29,7 +32,7 @@ options:
   action:
     description: What to do.
     type: str
-    choices: [run, status, restore]
+    choices: [run, status, restore, copy]
     default: run
   root:
     description: The app root (C(berth_app_root)).
@@ -60,6 +63,11 @@ options:
   name:
     description: The backup to run or restore (O(action=run) without it runs them all).
     type: str
+  files:
+    description: With O(action=copy), the dumps to copy, each a path in C(<root>/backups/<name>/).
+    type: list
+    elements: path
+    default: []
   backup:
     description: With O(action=restore), the dump to restore - a file name in its directory, or C(latest).
     type: str
@@ -105,6 +113,44 @@ options:
     description: The docker CLI.
     type: str
     default: docker
+  copy:
+    description:
+      - The off-host copy (C(berth_backup_copy)); empty is off. With O(action=run), each new dump and its C(.sha256)
+        go with C(rsync) over SSH to C(<path>/<app>/<name>/) on O(copy.host), and the copies there are pruned to
+        the backup's C(keep) (only names of the dump pattern are removed; never C(rsync --delete)). A failed copy
+        keeps the local dump (it counts toward C(keep)), is recorded in the state and the metrics, and fails the
+        module naming the local file and the target.
+      - With O(action=status), the result's RV(copies) says each backup's last copy.
+      - The key and the pinned host key are read from O(copy_key_file) and O(copy_known_hosts) (provision.yml
+        writes them); O(copy.key) and O(copy.host_key) need not be passed.
+    type: dict
+    default: {}
+    suboptions:
+      host:
+        description: The target's host name or IP address.
+        type: str
+      user:
+        description: The user on the target.
+        type: str
+      path:
+        description: The absolute base directory on the target.
+        type: str
+      port:
+        description: The target's SSH port.
+        type: int
+        default: 22
+      key:
+        description: Ignored here (provision.yml installs it into O(copy_key_file)); never logged.
+        type: str
+      host_key:
+        description: Ignored here (provision.yml pins it in O(copy_known_hosts)).
+        type: str
+  copy_key_file:
+    description: The private key file of the copy; default C(/etc/berth/<app>/backup-copy/id_key).
+    type: path
+  copy_known_hosts:
+    description: The known_hosts file pinning the target's host key; default C(/etc/berth/<app>/backup-copy/known_hosts).
+    type: path
 extends_documentation_fragment:
   - berth.compose.attributes
   - berth.compose.run.lock
@@ -156,7 +202,8 @@ dumps:
   returned: success
   type: list
   elements: dict
-  sample: [{name: db, file: /opt/shop/backups/db/20261207T031500Z.dump, size: 1257, sha256: 3f2a..., pruned: []}]
+  sample: [{name: db, file: /opt/shop/backups/db/20261207T031500Z.dump, size: 1257, sha256: 3f2a..., pruned: [],
+            off_host: {result: ok, remote: "backup@backup.example.net:/srv/backups/shop/db", pruned: [], kept: []}}]
 ages:
   description: With O(action=status), one entry per backup - C(name), C(newest), C(age_s), C(ok), C(msg).
   returned: success
@@ -189,21 +236,36 @@ record:
   description: With O(action=restore), the C(kind=restore) release-log record written.
   returned: success, not in check mode
   type: dict
+copies:
+  description:
+    - With O(action=status) and O(copy) set, the last off-host copy of each backup that tried one - C(name), C(ok),
+      C(msg).
+    - With O(action=copy), one entry per file - C(file), C(result), C(remote), C(error) when it failed.
+  returned: success
+  type: list
+  elements: dict
+copies_passed:
+  description: With O(action=status), false when the last off-host copy of a backup failed.
+  returned: success
+  type: bool
 metrics:
   description: The metrics file written, if any.
   returned: success
   type: str
 """
 
+import os
 import pwd
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.berth.compose.plugins.module_utils import backup_copy as bc
 from ansible_collections.berth.compose.plugins.module_utils import backups as bk
 from ansible_collections.berth.compose.plugins.module_utils.restore import Restore
 
 ARGUMENT_SPEC = dict(
-    action=dict(type="str", choices=["run", "status", "restore"], default="run"),
+    action=dict(type="str", choices=["run", "status", "restore", "copy"], default="run"),
+    files=dict(type="list", elements="path", default=[]),
     root=dict(type="path", required=True),
     app=dict(type="str"),
     project=dict(type="str", required=True),
@@ -226,6 +288,11 @@ ARGUMENT_SPEC = dict(
     operator=dict(type="str"),
     controller=dict(type="str"),
     docker=dict(type="str", default="docker"),
+    copy=dict(type="dict", default={}, options=dict(
+        host=dict(type="str"), user=dict(type="str"), path=dict(type="str"), port=dict(type="int", default=22),
+        key=dict(type="str", no_log=True), host_key=dict(type="str", no_log=False))),
+    copy_key_file=dict(type="path"),
+    copy_known_hosts=dict(type="path"),
 )
 
 
@@ -239,21 +306,72 @@ def owner_ids(owner):
     return entry.pw_uid, entry.pw_gid
 
 
+def copier_of(p):
+    """The off-host copy of berth_backup_copy, or None when it is off."""
+    if not bc.enabled(p["copy"]):
+        return None
+    app = p["app"] or p["project"]
+    return bc.Copier(bc.target(p["copy"]), p["copy_key_file"] or bc.key_file(app),
+                     p["copy_known_hosts"] or bc.known_hosts_file(app), timeout=p["timeout"] or None)
+
+
 def run(module, p, backups):
     uid, gid = owner_ids(p["owner"])
-    runner = bk.Backups(dict(p, uid=uid, gid=gid, app=p["app"] or p["project"]))
+    copier = copier_of(p)
+    runner = bk.Backups(dict(p, uid=uid, gid=gid, app=p["app"] or p["project"], copy_enabled=copier is not None),
+                        copier=copier)
     chosen = [bk.find(backups, p["name"])] if p["name"] else [bk.normalise(b) for b in backups]
     result = dict(changed=False, dumps=[], metrics=None)
     if module.check_mode:
-        result["dumps"] = [dict(name=b["name"], file=None, size=0, sha256=None, pruned=[]) for b in chosen]
+        result["dumps"] = [dict(name=b["name"], file=None, size=0, sha256=None, pruned=[],
+                                off_host=dict(result="would copy", remote=copier.destination) if copier else None)
+                           for b in chosen]
         module.exit_json(**result)
     failures = []
     for spec in chosen:
         try:
-            result["dumps"].append(runner.dump(spec))
+            done = runner.dump(spec)
+            result["dumps"].append(done)
             result["changed"] = True
+            if (done.get("off_host") or {}).get("result") == "failed":
+                failures.append(done["off_host"]["error"])
         except bk.BackupError as exc:
             failures.append(str(exc))
+    try:
+        result["metrics"] = runner.write_metrics(backups)
+    except OSError as exc:
+        module.warn("the backup metrics were not written: %s" % exc)
+    if failures:
+        module.fail_json(msg="; ".join(failures), **result)
+    module.exit_json(**result)
+
+
+def copy_files(module, p, backups):
+    """The off-host copy of existing dumps (a deploy's dumps before its migrations)."""
+    uid, gid = owner_ids(p["owner"])
+    copier = copier_of(p)
+    result = dict(changed=False, copies=[], metrics=None)
+    if copier is None or not p["files"]:
+        module.exit_json(**result)
+    runner = bk.Backups(dict(p, uid=uid, gid=gid, app=p["app"] or p["project"], copy_enabled=True), copier=copier)
+    chosen = []
+    for path in p["files"]:
+        directory, name = os.path.split(os.path.dirname(path))[1], os.path.basename(path)
+        spec = bk.find(backups, directory)
+        if os.path.dirname(path) != bk.backup_dir(p["root"], spec["name"]) or not os.path.isfile(path) \
+                or name not in bk.list_dumps([name], spec["extension"]):
+            module.fail_json(msg="%s is not a dump of backup %s under %s" % (path, spec["name"], p["root"]), **result)
+        chosen.append((spec, path))
+    if module.check_mode:
+        result["copies"] = [dict(file=path, result="would copy", remote=copier.destination) for spec, path in chosen]
+        module.exit_json(**result)
+    failures = []
+    for spec, path in chosen:
+        done = runner.copy(os.path.dirname(path), spec, path)
+        result["copies"].append(dict(done, file=path))
+        result["changed"] = True
+        if done["result"] == "failed":
+            failures.append(done["error"])
     try:
         result["metrics"] = runner.write_metrics(backups)
     except OSError as exc:
@@ -268,24 +386,32 @@ def status(module, p, backups):
         max_age = bk.parse_duration(p["max_age"])
     except bk.BackupError as exc:
         module.fail_json(msg="berth_backup_max_age: %s" % exc)
-    ages = bk.Backups(p).ages(backups, max_age)
-    module.exit_json(changed=False, ages=ages, passed=all(a["ok"] for a in ages), max_age_s=max_age)
+    reader = bk.Backups(p)
+    ages = reader.ages(backups, max_age)
+    copies = reader.copies(backups) if bc.enabled(p["copy"]) else []
+    module.exit_json(changed=False, ages=ages, passed=all(a["ok"] for a in ages), max_age_s=max_age,
+                     copies=copies, copies_passed=all(c["ok"] for c in copies))
 
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     p = module.params
     problems = bk.validate(p["backups"])
+    if any(p["copy"].get(k) for k in ("host", "user", "path")):
+        problems += bc.validate(p["copy"], secrets=False)
     if p["action"] == "restore" and not p["name"]:
         problems.append("name is required with action=restore: the backup to restore")
     if problems:
-        module.fail_json(msg="Refusing berth_backups, nothing changed: " + "; ".join(problems), changed=False)
+        module.fail_json(msg="Refusing berth_backups or berth_backup_copy, nothing changed: " + "; ".join(problems),
+                         changed=False)
     backups = p["backups"]
     try:
         if p["action"] == "run":
             run(module, p, backups)
         elif p["action"] == "status":
             status(module, p, backups)
+        elif p["action"] == "copy":
+            copy_files(module, p, backups)
         outcome = Restore(p, check_mode=module.check_mode).run(dict(changed=False))
     except bk.BackupError as exc:
         module.fail_json(msg=str(exc), changed=False)

@@ -16,6 +16,13 @@ PLAYBOOKS = os.path.join(os.environ.get("MOLECULE_PROJECT_DIRECTORY", "."), "pla
 FIGURES = os.path.join(os.environ.get("MOLECULE_PROJECT_DIRECTORY", "."), "tests", "output", "data-restore.txt")
 METRICS = "/var/lib/berth-metrics/berth_backup_sample.prom"
 ROWS = 500
+# berth_backup_copy's target (molecule.yml): a second container, outside berth_vms.
+TARGET = "berth-data-target"
+REMOTE = "/srv/berth-backups/sample/db"
+COPY_FILES = os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "."), "backup-copy")
+KNOWN_HOSTS = "/etc/berth/sample/backup-copy/known_hosts"
+# The tests run against the app's VM only; the target is reached with docker exec.
+testinfra_hosts = ["berth-data"]
 
 
 class Run:
@@ -27,7 +34,8 @@ class Run:
 
 
 def playbook(name, *extra_args):
-    argv = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], os.path.join(PLAYBOOKS, name + ".yml")]
+    argv = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--limit", "berth_vms",
+            os.path.join(PLAYBOOKS, name + ".yml")]
     started = time.monotonic()
     proc, data = recap.run_playbook(argv + list(extra_args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                     text=True, timeout=600,
@@ -72,6 +80,9 @@ def test_the_deploy_dumped_the_database_before_its_migration_and_recorded_the_fi
     assert len(record["backups"]) == 1 and record["backups"][0].startswith(DUMPS + "/"), record
     assert host.file(record["backups"][0]).exists
     assert host.run("cd %s && sha256sum -c %s.sha256" % (DUMPS, os.path.basename(record["backups"][0]))).rc == 0
+    # berth_backup_copy: the dump before the migration went off the host too, once the deploy was done.
+    name = os.path.basename(record["backups"][0])
+    assert on_target("cd %s && sha256sum -c %s.sha256" % (REMOTE, name)).returncode == 0
     # The migration ran after the dump: the tags table is there now.
     assert psql(host, "SELECT version FROM schema_migrations ORDER BY version") == "001_create_notes\n002_add_tags"
     # The deploys that ran no migration dumped nothing (provision's first and the idempotence run).
@@ -171,6 +182,93 @@ def test_retention_keeps_keep_dumps_and_the_failed_one_never_counted(host):
     assert len(kept) == 2, kept
     assert all(host.file("%s/%s.sha256" % (DUMPS, n)).exists for n in kept)
     assert len([n for n in host.check_output("ls -A %s" % DUMPS).split() if n.endswith(".sha256")]) == 2
+
+
+def on_target(command):
+    return subprocess.run(["docker", "exec", TARGET, "sh", "-c", command], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=60, check=False)
+
+
+def remote_dumps():
+    listing = on_target("ls -A %s" % REMOTE)
+    assert listing.returncode == 0, listing.stdout
+    return sorted(n for n in listing.stdout.split() if n.endswith(".dump"))
+
+
+def test_provision_installed_the_copy_key_root_only_and_pinned_the_host_key(host):
+    key = host.file("/etc/berth/sample/backup-copy/id_key")
+    assert key.user == "root" and key.mode == 0o600
+    assert host.file("/etc/berth/sample/backup-copy").mode == 0o700
+    with open(os.path.join(COPY_FILES, "host_key")) as handle:
+        pinned = handle.read().strip()
+    with open(os.path.join(COPY_FILES, "host")) as handle:
+        address = handle.read().strip()
+    assert host.file(KNOWN_HOSTS).content_string == "%s %s\n" % (address, pinned)
+    assert host.package("rsync").is_installed and host.package("openssh-client").is_installed
+
+
+def test_a_backup_is_copied_with_its_sha256_to_the_target_and_the_copies_kept_to_keep(host):
+    # Someone else's file in the target directory: the prune never touches it.
+    assert on_target("mkdir -p %s && echo mine > %s/README" % (REMOTE, REMOTE)).returncode == 0
+    before = dumps(host)
+    backup = playbook("backup", "-e", "name=db")
+    assert backup.rc == 0, backup.out
+    new = [n for n in dumps(host) if n not in before]
+    assert len(new) == 1, (before, dumps(host))
+    assert "copied to copy@" in backup.out, backup.out
+    assert new[0] in remote_dumps()
+    assert on_target("cd %s && sha256sum -c %s.sha256" % (REMOTE, new[0])).returncode == 0
+    local = host.check_output("sha256sum %s/%s" % (DUMPS, new[0])).split()[0]
+    assert on_target("sha256sum %s/%s" % (REMOTE, new[0])).stdout.split()[0] == local
+    metrics = host.file(METRICS).content_string
+    assert 'berth_backup_copy_last_result{app="sample",backup="db",result="ok"} 1' in metrics
+    # keep 2, and more runs than that: the target keeps exactly the two newest, as the VM does.
+    two = json.dumps({"berth_backups": [{"name": "db", "service": "db", "command": "pg_dump -Fc -d app",
+                                         "restore_command": "pg_restore -d app", "keep": 2}]})
+    for attempt in range(2):
+        run = playbook("backup", "-e", two)
+        assert run.rc == 0, (attempt, run.out)
+    assert remote_dumps() == dumps(host) and len(dumps(host)) == 2, (remote_dumps(), dumps(host))
+    assert on_target("ls -A %s" % REMOTE).stdout.split().count("README") == 1
+    assert len([n for n in on_target("ls -A %s" % REMOTE).stdout.split() if n.endswith(".sha256")]) == 2
+
+
+def test_a_copy_to_a_host_with_another_host_key_fails_keeps_the_dump_and_is_reported(host):
+    pinned = host.file(KNOWN_HOSTS).content_string
+    address = pinned.split()[0]
+    # A host key that is not the target's: ssh must refuse to talk to it.
+    other = os.path.join(COPY_FILES, "other_host_key")
+    if not os.path.exists(other):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", other], check=True)
+    with open(other + ".pub") as handle:
+        wrong = " ".join(handle.read().split()[:2])
+    with open(os.path.join(COPY_FILES, "id_ed25519")) as handle:
+        secret = handle.read().strip().splitlines()[1]
+    host.check_output("printf '%%s\\n' '%s %s' > %s" % (address, wrong, KNOWN_HOSTS))
+    try:
+        before, there = dumps(host), remote_dumps()
+        failed = playbook("backup", "-e", "name=db")
+        assert failed.rc != 0, failed.out
+        new = [n for n in dumps(host) if n not in before]
+        assert len(new) == 1, (before, dumps(host))
+        assert ("backup db: the dump is stored locally at %s/%s; the copy to copy@%s:/srv/berth-backups failed"
+                % (DUMPS, new[0], address)) in failed.out, failed.out
+        assert "Host key verification failed" in failed.out or "REMOTE HOST IDENTIFICATION" in failed.out, failed.out
+        assert "Tell the webhooks the backup failed" in failed.out, failed.out
+        assert secret not in failed.out
+        assert host.run("cd %s && sha256sum -c %s.sha256" % (DUMPS, new[0])).rc == 0
+        assert remote_dumps() == there
+        metrics = host.file(METRICS).content_string
+        assert 'berth_backup_copy_last_result{app="sample",backup="db",result="failed"} 1' in metrics
+        assert 'berth_backup_last_result{app="sample",backup="db",result="ok"} 1' in metrics
+        verify = playbook("verify")
+        assert verify.rc != 0, verify.out
+        assert "backup db: the last copy to copy@%s:/srv/berth-backups FAILED" % address in verify.out, verify.out
+    finally:
+        host.check_output("printf '%%s' '%s' > %s" % (pinned, KNOWN_HOSTS))
+    again = playbook("backup", "-e", "name=db")
+    assert again.rc == 0, again.out
+    assert dumps(host)[-1] in remote_dumps()
 
 
 def test_the_timer_unit_dumps_and_a_failed_one_is_reported_by_verify_and_reconcile(host):

@@ -59,3 +59,29 @@ def test_bad_jobs_are_refused_naming_berth_jobs_and_good_ones_ask_the_host(tmp_p
     assert result["failed"] and asked == ["hourly"]
     assert result["problems"] == ["berth_jobs[0].on_calendar 'hourly' is refused by systemd-analyze calendar: "
                                   "Failed to parse"]
+
+
+COPY_KEY = ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n"
+            "-----END OPENSSH PRIVATE KEY-----\n")
+COPY = dict(host="10.0.0.9", user="copy", path="/srv/berth-backups", port=22,
+            host_key="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHxYz0123456789abcdefghijklmnop")
+
+
+def test_a_good_backup_copy_passes_and_its_key_is_never_returned(tmp_path, capsys):
+    root = str(tmp_path / "shop")
+    result = run(capsys, app_root=root, env_file=root + "/shared/.env", backup_copy=COPY, backup_copy_key=COPY_KEY)
+    assert not result.get("failed") and result["problems"] == []
+    assert "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ" not in json.dumps(result)
+
+
+def test_a_bad_backup_copy_is_refused_naming_each_key_before_the_host_is_looked_at(tmp_path, capsys):
+    root = str(tmp_path / "shop")
+    leaked = "-----BEGIN OPENSSH PRIVATE KEY-----\nsupersecretmaterial\n"
+    result = run(capsys, app_root=root, env_file=root + "/shared/.env",
+                 backup_copy=dict(COPY, path="/srv/../etc", port=0), backup_copy_key=leaked)
+    assert result["failed"] and result["app_root_state"] == "unchecked"
+    assert [p.split(" ")[0] for p in result["problems"]] == [
+        "berth_backup_copy.path", "berth_backup_copy.port", "berth_backup_copy.key"], result["problems"]
+    assert "supersecret" not in json.dumps(result)
+    result = run(capsys, app_root=root, env_file=root + "/shared/.env", backup_copy=dict(COPY), backup_copy_key="")
+    assert result["problems"] == ["berth_backup_copy needs berth_backup_copy.key"], result["problems"]
