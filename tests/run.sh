@@ -122,9 +122,11 @@ molecule_in() {  # molecule_in SCENARIO ARGS...
   if [ -f "$env_file" ]; then molecule --env-file "$env_file" "$@" -s "$name"; else molecule "$@" -s "$name"; fi
 }
 
-# Scenarios run in parallel lanes (BERTH_MOLECULE_JOBS, default 2): each boots its own VM
-# container and spends most of its time waiting on health gates, soaks and apt, so two lanes
-# on two cores take well under the sum. default runs alone first (it proves the platform);
+# Scenarios run in parallel lanes (BERTH_MOLECULE_JOBS, default 3): each boots its own VM
+# container and spends most of its time waiting on health gates, soaks and apt, so three lanes
+# on two cores take well under the sum (two lanes left the cores idle: 31 min of molecule for
+# 61 min of scenario time; the sum of the scenarios alone is over 30 min, so two lanes cannot
+# stay under it). default runs alone first (it proves the platform);
 # then the longest go first, so the lanes end close together. Output goes to
 # tests/output/molecule-<name>.log; a failed scenario's tail is printed.
 COST_ORDER=(deploy provision operator reconcile cutover data health_gate docker_layout_secrets caddy_systemd)
@@ -150,7 +152,7 @@ molecule_job() {  # molecule_job NAME [tee]: one scenario, its log, its result f
 }
 
 run_molecule() {
-  local names=() rest=() ordered=() name jobs=${BERTH_MOLECULE_JOBS:-2} rc secs
+  local names=() rest=() ordered=() name jobs=${BERTH_MOLECULE_JOBS:-3} rc secs
   if [ $# -gt 0 ]; then names=("$@"); else mapfile -t names < <(scenarios); fi
   tests/images/platform.sh || { record "molecule platform" 0 1 0; return; }
   for name in "${names[@]}"; do
