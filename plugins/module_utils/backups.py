@@ -262,38 +262,44 @@ def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
 
 
+def _gauge(name: str, help_text: str, labels: Mapping[str, str], values: Mapping[str, int]) -> list[str]:
+    """One gauge: its HELP and TYPE lines, then one sample per backup (labels: backup -> its labels)."""
+    lines = ["# HELP %s %s" % (name, help_text), "# TYPE %s gauge" % name]
+    return lines + ["%s{%s} %d" % (name, labels[backup], values[backup]) for backup in sorted(labels)]
+
+
+def _result_gauge(name: str, help_text: str, labels: Mapping[str, str], results: Mapping[str, Any]) -> list[str]:
+    """A gauge per backup and result of RESULTS: 1 for the result its last attempt had, 0 for the others."""
+    lines = ["# HELP %s %s" % (name, help_text), "# TYPE %s gauge" % name]
+    for backup in sorted(labels):
+        lines += ['%s{%s,result="%s"} %d' % (name, labels[backup], result, 1 if results[backup] == result else 0)
+                  for result in RESULTS]
+    return lines
+
+
 def render_metrics(app: str, states: Mapping[str, Mapping[str, Any]], copy: bool = False) -> str:
     """node_exporter textfile metrics of every backup (Prometheus text format); with ``copy``
     (``berth_backup_copy`` set) those of the off-host copies too."""
-    lines = ["# HELP berth_backup_last_success_timestamp_seconds When the backup last succeeded (Unix time, 0 never).",
-             "# TYPE berth_backup_last_success_timestamp_seconds gauge"]
-    labels = dict((name, 'app="%s",backup="%s"' % (_label(app), _label(name))) for name in sorted(states))
-    for name in sorted(states):
-        lines.append("berth_backup_last_success_timestamp_seconds{%s} %d"
-                     % (labels[name], int(states[name].get("last_success") or 0)))
-    lines += ["# HELP berth_backup_last_size_bytes Size of the last good dump.",
-              "# TYPE berth_backup_last_size_bytes gauge"]
-    for name in sorted(states):
-        lines.append("berth_backup_last_size_bytes{%s} %d" % (labels[name], int(states[name].get("last_size") or 0)))
-    lines += ["# HELP berth_backup_last_result Result of the last attempt: 1 for the result it had.",
-              "# TYPE berth_backup_last_result gauge"]
-    for name in sorted(states):
-        for result in RESULTS:
-            lines.append('berth_backup_last_result{%s,result="%s"} %d' % (
-                labels[name], result, 1 if states[name].get("last_result") == result else 0))
+    labels = dict((name, 'app="%s",backup="%s"' % (_label(app), _label(name))) for name in states)
+
+    def of(key: str) -> dict[str, Any]:
+        return dict((name, state.get(key)) for name, state in states.items())
+
+    def number(key: str) -> dict[str, int]:
+        return dict((name, int(value or 0)) for name, value in of(key).items())
+
+    lines = _gauge("berth_backup_last_success_timestamp_seconds",
+                   "When the backup last succeeded (Unix time, 0 never).", labels, number("last_success"))
+    lines += _gauge("berth_backup_last_size_bytes", "Size of the last good dump.", labels, number("last_size"))
+    lines += _result_gauge("berth_backup_last_result", "Result of the last attempt: 1 for the result it had.",
+                           labels, of("last_result"))
     if copy:
-        lines += ["# HELP berth_backup_copy_last_success_timestamp_seconds When the off-host copy last succeeded "
-                  "(Unix time, 0 never).",
-                  "# TYPE berth_backup_copy_last_success_timestamp_seconds gauge"]
-        for name in sorted(states):
-            lines.append("berth_backup_copy_last_success_timestamp_seconds{%s} %d"
-                         % (labels[name], int(states[name].get("copy_last_success") or 0)))
-        lines += ["# HELP berth_backup_copy_last_result Result of the last off-host copy: 1 for the result it had.",
-                  "# TYPE berth_backup_copy_last_result gauge"]
-        for name in sorted(states):
-            for result in RESULTS:
-                lines.append('berth_backup_copy_last_result{%s,result="%s"} %d' % (
-                    labels[name], result, 1 if states[name].get("copy_last_result") == result else 0))
+        lines += _gauge("berth_backup_copy_last_success_timestamp_seconds",
+                        "When the off-host copy last succeeded (Unix time, 0 never).", labels,
+                        number("copy_last_success"))
+        lines += _result_gauge("berth_backup_copy_last_result",
+                               "Result of the last off-host copy: 1 for the result it had.", labels,
+                               of("copy_last_result"))
     return "\n".join(lines) + "\n"
 
 
@@ -482,7 +488,7 @@ class Backups:
         os.makedirs(directory, exist_ok=True)
         path = metrics_path(directory, self.p.get("app") or self.p["project"])
         atomic_write(path, render_metrics(self.p.get("app") or self.p["project"], states,
-                                          copy=bool(self.p.get("copy_enabled"))), 0o644)
+                                          copy=self.copier is not None), 0o644)
         return path
 
     def ages(self, backups: Sequence[Mapping[str, Any]], max_age: float) -> list[dict[str, Any]]:

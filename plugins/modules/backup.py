@@ -315,11 +315,26 @@ def copier_of(p):
                      p["copy_known_hosts"] or bc.known_hosts_file(app), timeout=p["timeout"] or None)
 
 
-def run(module, p, backups):
+def runner_of(p, copier):
+    """The backups of the host, owned by the deploy user, with the off-host copy when it is on."""
     uid, gid = owner_ids(p["owner"])
+    return bk.Backups(dict(p, uid=uid, gid=gid, app=p["app"] or p["project"]), copier=copier)
+
+
+def finish(module, runner, backups, result, failures):
+    """Write the metrics of every backup, then exit: failed naming each failure, if any."""
+    try:
+        result["metrics"] = runner.write_metrics(backups)
+    except OSError as exc:
+        module.warn("the backup metrics were not written: %s" % exc)
+    if failures:
+        module.fail_json(msg="; ".join(failures), **result)
+    module.exit_json(**result)
+
+
+def run(module, p, backups):
     copier = copier_of(p)
-    runner = bk.Backups(dict(p, uid=uid, gid=gid, app=p["app"] or p["project"], copy_enabled=copier is not None),
-                        copier=copier)
+    runner = runner_of(p, copier)
     chosen = [bk.find(backups, p["name"])] if p["name"] else [bk.normalise(b) for b in backups]
     result = dict(changed=False, dumps=[], metrics=None)
     if module.check_mode:
@@ -337,23 +352,16 @@ def run(module, p, backups):
                 failures.append(done["off_host"]["error"])
         except bk.BackupError as exc:
             failures.append(str(exc))
-    try:
-        result["metrics"] = runner.write_metrics(backups)
-    except OSError as exc:
-        module.warn("the backup metrics were not written: %s" % exc)
-    if failures:
-        module.fail_json(msg="; ".join(failures), **result)
-    module.exit_json(**result)
+    finish(module, runner, backups, result, failures)
 
 
 def copy_files(module, p, backups):
     """The off-host copy of existing dumps (a deploy's dumps before its migrations)."""
-    uid, gid = owner_ids(p["owner"])
     copier = copier_of(p)
     result = dict(changed=False, copies=[], metrics=None)
     if copier is None or not p["files"]:
         module.exit_json(**result)
-    runner = bk.Backups(dict(p, uid=uid, gid=gid, app=p["app"] or p["project"], copy_enabled=True), copier=copier)
+    runner = runner_of(p, copier)
     chosen = []
     for path in p["files"]:
         directory, name = os.path.split(os.path.dirname(path))[1], os.path.basename(path)
@@ -372,13 +380,7 @@ def copy_files(module, p, backups):
         result["changed"] = True
         if done["result"] == "failed":
             failures.append(done["error"])
-    try:
-        result["metrics"] = runner.write_metrics(backups)
-    except OSError as exc:
-        module.warn("the backup metrics were not written: %s" % exc)
-    if failures:
-        module.fail_json(msg="; ".join(failures), **result)
-    module.exit_json(**result)
+    finish(module, runner, backups, result, failures)
 
 
 def status(module, p, backups):

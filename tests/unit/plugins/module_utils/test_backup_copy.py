@@ -184,7 +184,7 @@ def make(tmp_path, target, copy=None):
     copier = bc.Copier(bc.target(copy), str(files / "id_key"), str(files / "known_hosts"), run=target)
     clock = Clock()
     backups = bk.Backups(dict(root=str(root), project="sample", compose_files=["compose.yaml"], env_file="/dev/null",
-                              app="sample", metrics_dir=str(tmp_path / "metrics"), copy_enabled=True),
+                              app="sample", metrics_dir=str(tmp_path / "metrics")),
                          clock=clock, runner=Runner(), copier=copier)
     return backups, root, clock
 
